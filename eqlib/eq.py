@@ -1,0 +1,316 @@
+"""The four-band parametric EQ of the paper: one parameter table drives everything.
+
+Bands, in the paper's order: low shelf, peak (mid 1), peak (mid 2), high shelf; each with
+gain (dB), frequency (Hz) and Q. ``DEFAULT_EQ`` holds the ranges; normalisation to
+``[0, 1]^12``, random sampling, responses, filtering, JSON, the printed table, the ffmpeg
+and pedalboard exports, plot labels and slider ranges all read it.
+
+Shapes: physical parameters are ``(..., bands, 3)`` as (gain dB, frequency Hz, Q);
+normalised parameters ``params_norm`` are ``(..., bands * 3)`` in band-major order.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eqlib.biquad import bands_sos, cascade_response_db, sos_response_db, sosfilt_exact
+
+SETTINGS_FORMAT = "eqlib.eq/1"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One knob: name, unit, range, default and the scale it is normalised and sampled on."""
+
+    name: str
+    unit: str
+    minimum: float
+    maximum: float
+    default: float
+    log_scale: bool
+
+    def to_norm(self, value: torch.Tensor) -> torch.Tensor:
+        """Physical value → [0, 1] (log scale for frequency and Q)."""
+        if self.log_scale:
+            return (torch.log(value) - math.log(self.minimum)) / (math.log(self.maximum) - math.log(self.minimum))
+        return (value - self.minimum) / (self.maximum - self.minimum)
+
+    def from_norm(self, value_norm: torch.Tensor) -> torch.Tensor:
+        """[0, 1] → physical value."""
+        if self.log_scale:
+            return torch.exp(math.log(self.minimum) + value_norm * (math.log(self.maximum) - math.log(self.minimum)))
+        return self.minimum + value_norm * (self.maximum - self.minimum)
+
+    @property
+    def label(self) -> str:
+        """Axis/slider label with unit, e.g. ``"gain (dB)"``."""
+        return f"{self.name} ({self.unit})" if self.unit else self.name
+
+
+def _gain(default: float = 0.0) -> ParamSpec:
+    return ParamSpec("gain", "dB", -15.0, 15.0, default, log_scale=False)
+
+
+def _freq(lo: float, hi: float, default: float) -> ParamSpec:
+    return ParamSpec("freq", "Hz", lo, hi, default, log_scale=True)
+
+
+def _q(lo: float, hi: float, default: float) -> ParamSpec:
+    return ParamSpec("Q", "", lo, hi, default, log_scale=True)
+
+
+@dataclass(frozen=True)
+class BandSpec:
+    """One band: short name, display label, biquad kind and its three knobs."""
+
+    name: str
+    label: str
+    kind: str
+    gain: ParamSpec
+    freq: ParamSpec
+    q: ParamSpec
+
+    @property
+    def params(self) -> tuple[ParamSpec, ParamSpec, ParamSpec]:
+        return (self.gain, self.freq, self.q)
+
+
+@dataclass(frozen=True)
+class EQSpec:
+    """The EQ: an ordered tuple of bands and the functions every part of eqlib shares."""
+
+    bands: tuple[BandSpec, ...]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(b.kind for b in self.bands)
+
+    @property
+    def num_bands(self) -> int:
+        return len(self.bands)
+
+    @property
+    def num_params(self) -> int:
+        return 3 * len(self.bands)
+
+    @property
+    def param_names(self) -> list[str]:
+        """Flat names in ``params_norm`` order, e.g. ``"mid1.freq"``."""
+        return [f"{b.name}.{p.name}" for b in self.bands for p in b.params]
+
+    def _table(self, attr: str) -> torch.Tensor:
+        return torch.tensor([[getattr(p, attr) for p in b.params] for b in self.bands], dtype=torch.float64)
+
+    @property
+    def minimum(self) -> torch.Tensor:
+        """Lower bounds ``(bands, 3)``."""
+        return self._table("minimum")
+
+    @property
+    def maximum(self) -> torch.Tensor:
+        """Upper bounds ``(bands, 3)``."""
+        return self._table("maximum")
+
+    @property
+    def default(self) -> torch.Tensor:
+        """Defaults ``(bands, 3)`` (all gains 0 dB: the identity EQ)."""
+        return self._table("default")
+
+    def to_norm(self, params: torch.Tensor) -> torch.Tensor:
+        """Physical ``(..., bands, 3)`` → ``params_norm`` ``(..., bands * 3)`` in [0, 1]."""
+        cols = [p.to_norm(params[..., i, j]) for i, b in enumerate(self.bands) for j, p in enumerate(b.params)]
+        return torch.stack(cols, dim=-1)
+
+    def from_norm(self, params_norm: torch.Tensor) -> torch.Tensor:
+        """``params_norm`` ``(..., bands * 3)`` → physical ``(..., bands, 3)``."""
+        flat = [p.from_norm(params_norm[..., 3 * i + j]) for i, b in enumerate(self.bands) for j, p in enumerate(b.params)]
+        return torch.stack(flat, dim=-1).reshape(*params_norm.shape[:-1], self.num_bands, 3)
+
+    def sample_norm(self, batch: int, generator: torch.Generator, device: torch.device | str | None = None,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Uniform ``params_norm`` ``(batch, bands * 3)``: uniform gains, log-uniform frequencies and Q."""
+        u = torch.rand(batch, self.num_params, generator=generator, dtype=torch.float64)
+        return u.to(device=device, dtype=dtype)
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """Random physical parameters ``(batch, bands, 3)`` (float64)."""
+        return self.from_norm(self.sample_norm(batch, generator, dtype=torch.float64))
+
+    def sos(self, params: torch.Tensor | np.ndarray, sample_rate: float) -> torch.Tensor | np.ndarray:
+        """Sections ``(..., bands, 6)`` of physical parameters ``(..., bands, 3)``."""
+        return bands_sos(self.kinds, params, sample_rate)
+
+    def band_response_db(self, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
+        """Per-band magnitude (dB) ``(..., bands, freqs)``."""
+        return sos_response_db(self.sos(params, sample_rate), freqs_hz, sample_rate)
+
+    def response_db(self, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
+        """Cascaded magnitude (dB) ``(..., freqs)``; differentiable."""
+        return cascade_response_db(self.sos(params, sample_rate), freqs_hz, sample_rate)
+
+    def check(self, params: np.ndarray) -> None:
+        """Raise ``ValueError`` naming the first knob of ``(bands, 3)`` outside its range."""
+        params = np.asarray(params, dtype=np.float64)
+        if params.shape != (self.num_bands, 3):
+            raise ValueError(f"expected {self.num_bands} bands × 3 parameters, got shape {params.shape}")
+        for i, band in enumerate(self.bands):
+            for j, spec in enumerate(band.params):
+                v = params[i, j]
+                if not np.isfinite(v) or not (spec.minimum - 1e-9 <= v <= spec.maximum + 1e-9):
+                    raise ValueError(
+                        f"{band.name}.{spec.name} = {v:g} {spec.unit} is outside its range "
+                        f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip()
+                    )
+
+
+DEFAULT_EQ = EQSpec(
+    bands=(
+        BandSpec("low", "Low shelf", "low_shelf", _gain(), _freq(30.0, 500.0, 120.0), _q(0.5, 1.5, 0.707)),
+        BandSpec("mid1", "Mid 1 (peak)", "peak", _gain(), _freq(100.0, 2000.0, 450.0), _q(0.3, 5.0, 1.0)),
+        BandSpec("mid2", "Mid 2 (peak)", "peak", _gain(), _freq(800.0, 8000.0, 2500.0), _q(0.3, 5.0, 1.0)),
+        BandSpec("high", "High shelf", "high_shelf", _gain(), _freq(2000.0, 16000.0, 6000.0), _q(0.5, 1.5, 0.707)),
+    )
+)
+
+
+@dataclass
+class EQSettings:
+    """A concrete setting of the EQ: physical parameters ``(bands, 3)`` plus the spec they obey."""
+
+    params: np.ndarray
+    spec: EQSpec = field(default=DEFAULT_EQ)
+
+    def __post_init__(self) -> None:
+        self.params = np.array(self.params, dtype=np.float64).reshape(self.spec.num_bands, 3)
+        self.spec.check(self.params)
+
+    @classmethod
+    def identity(cls, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
+        """All gains 0 dB at the default frequencies and Q."""
+        return cls(spec.default.numpy(), spec)
+
+    @classmethod
+    def from_norm(cls, params_norm: np.ndarray | torch.Tensor, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
+        """From normalised ``(bands * 3,)`` values (clipped to [0, 1])."""
+        p = torch.as_tensor(np.asarray(params_norm, dtype=np.float64)).clamp(0, 1)
+        return cls(spec.from_norm(p).numpy(), spec)
+
+    def to_norm(self) -> np.ndarray:
+        """Normalised ``(bands * 3,)`` values."""
+        return self.spec.to_norm(torch.as_tensor(self.params)).numpy()
+
+    def scaled(self, amount: float) -> "EQSettings":
+        """The same EQ with every gain multiplied by ``amount`` in [0, 1] (0 = identity)."""
+        if not 0.0 <= amount <= 1.0:
+            raise ValueError(f"amount must be in [0, 1], got {amount:g}")
+        p = self.params.copy()
+        p[:, 0] *= amount
+        return EQSettings(p, self.spec)
+
+    def sos(self, sample_rate: float) -> np.ndarray:
+        """Sections ``(bands, 6)`` at ``sample_rate`` Hz; raises if a band sits at or above Nyquist."""
+        return self.spec.sos(self.params, sample_rate)
+
+    def response_db(self, freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
+        """Cascaded magnitude (dB) at ``freqs_hz``: ``(freqs,)``."""
+        return self.spec.response_db(torch.as_tensor(self.params), torch.as_tensor(freqs_hz), sample_rate).numpy()
+
+    def band_response_db(self, freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
+        """Per-band magnitude (dB): ``(bands, freqs)``."""
+        return self.spec.band_response_db(torch.as_tensor(self.params), torch.as_tensor(freqs_hz), sample_rate).numpy()
+
+    def apply(self, audio: np.ndarray, sample_rate: float) -> np.ndarray:
+        """Filter ``(..., time)`` audio exactly (time-domain ``sosfilt``), every channel alike; float64."""
+        return sosfilt_exact(self.sos(sample_rate), audio)
+
+    # --- exchange formats -------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "format": SETTINGS_FORMAT,
+            "bands": [
+                {"name": b.name, "kind": b.kind, "gain_db": float(p[0]), "freq_hz": float(p[1]), "q": float(p[2])}
+                for b, p in zip(self.spec.bands, self.params)
+            ],
+        }
+
+    def to_json(self) -> str:
+        """JSON text; ``from_json`` gives the same float64 values back (repr round trip)."""
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
+        """Validate and read settings written by :meth:`to_dict`; ``ValueError`` on anything off."""
+        if not isinstance(data, dict) or data.get("format") != SETTINGS_FORMAT:
+            raise ValueError(f"not an eqlib EQ settings object (expected format {SETTINGS_FORMAT!r})")
+        bands = data.get("bands")
+        if not isinstance(bands, list) or len(bands) != spec.num_bands:
+            raise ValueError(f"settings must list {spec.num_bands} bands")
+        rows = []
+        for band, entry in zip(spec.bands, bands):
+            if not isinstance(entry, dict) or entry.get("name") != band.name or entry.get("kind") != band.kind:
+                raise ValueError(f"band entry {entry!r} does not match band {band.name!r} ({band.kind})")
+            try:
+                rows.append([float(entry["gain_db"]), float(entry["freq_hz"]), float(entry["q"])])
+            except (KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"band {band.name!r}: missing or non-numeric gain_db/freq_hz/q") from err
+        return cls(np.array(rows), spec)
+
+    @classmethod
+    def from_json(cls, text: str, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"settings are not valid JSON: {err.msg} (line {err.lineno})") from err
+        return cls.from_dict(data, spec)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
+        return cls.from_json(Path(path).read_text(), spec)
+
+    def to_ffmpeg(self) -> str:
+        """An ffmpeg ``-af`` chain (``lowshelf``/``equalizer``/``highshelf`` with ``t=q``) that
+        reproduces :meth:`apply`."""
+        names = {"low_shelf": "lowshelf", "peak": "equalizer", "high_shelf": "highshelf"}
+        return ",".join(
+            f"{names[b.kind]}=f={p[1]:.17g}:t=q:w={p[2]:.17g}:g={p[0]:.17g}"
+            for b, p in zip(self.spec.bands, self.params)
+        )
+
+    def to_pedalboard(self):
+        """A ``pedalboard.Pedalboard`` of JUCE cookbook filters that reproduces :meth:`apply`."""
+        import pedalboard
+
+        classes = {"low_shelf": pedalboard.LowShelfFilter, "peak": pedalboard.PeakFilter,
+                   "high_shelf": pedalboard.HighShelfFilter}
+        return pedalboard.Pedalboard([
+            classes[b.kind](cutoff_frequency_hz=float(p[1]), gain_db=float(p[0]), q=float(p[2]))
+            for b, p in zip(self.spec.bands, self.params)
+        ])
+
+    # --- display ----------------------------------------------------------------------
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """Display rows: (band, gain dB, frequency Hz, Q) as formatted strings."""
+        return [(b.label, f"{p[0]:+.1f}", f"{p[1]:.0f}", f"{p[2]:.2f}") for b, p in zip(self.spec.bands, self.params)]
+
+    def __str__(self) -> str:
+        header = ("band", "gain (dB)", "freq (Hz)", "Q")
+        rows = [header, *self.rows()]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{h}</th>" for h in ("band", "gain (dB)", "freq (Hz)", "Q"))
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows())
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

@@ -1,0 +1,46 @@
+"""Run-time switches shared by notebooks, scripts and tests: quick mode, paths, seeds."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+QUICK_ENV = "EQLIB_QUICK"
+
+
+def is_quick() -> bool:
+    """True when ``EQLIB_QUICK`` is set to a true value: small data and few steps (CI, nbval)."""
+    return os.environ.get(QUICK_ENV, "0").strip().lower() not in ("", "0", "false", "no")
+
+
+def repo_root() -> Path:
+    """The repository checkout this package lives in (parent of ``eqlib/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def figures_dir() -> Path:
+    """``figures/`` at the repository root (created on demand)."""
+    path = repo_root() / "figures"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def shared_corpora_dir() -> Path | None:
+    """``../shared/corpora`` beside the checkout (or ``$EQLIB_CORPORA``) if present, else ``None``."""
+    candidates = [os.environ.get("EQLIB_CORPORA"), repo_root().parent / "shared" / "corpora"]
+    for c in candidates:
+        if c and Path(c).is_dir():
+            return Path(c)
+    return None
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch generator seeded alike for explicit use."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
