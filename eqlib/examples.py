@@ -1,6 +1,6 @@
 """Short real example clips shipped with the package (``eqlib/data``), for notebooks, tests and demos.
 
-Six held-out VCTK speech clips (3–4 s) and four music excerpts (6 s), mono, 44.1 kHz, original
+Nine speech clips (3–4 s; eight from held-out VCTK speakers, one Hi-Fi TTS) and four music excerpts (6 s), mono, 44.1 kHz, original
 levels. Sources, licences and changes: ``eqlib/data/ATTRIBUTION.md``.
 """
 
