@@ -1,0 +1,71 @@
+"""Checkpoints: config + weights (+ optimiser state, step, metrics), loaded with ``weights_only=True``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from eqlib.models import EQNet, ModelConfig
+
+CHECKPOINT_FORMAT = "eqlib.checkpoint/1"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+class CheckpointError(ValueError):
+    """A weights file that is missing, unreadable, foreign or malformed."""
+
+
+def save_checkpoint(path: str | Path, model: EQNet, **extra: Any) -> None:
+    """Write ``{"format", "model_config", "state_dict", **extra}`` atomically (temp file + rename).
+
+    ``extra`` values must be plain Python/tensors (dicts, lists, numbers, strings) so the file
+    loads with ``weights_only=True``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": CHECKPOINT_FORMAT, "model_config": model.config.to_dict(),
+               "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
+    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".pt", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load and validate a checkpoint dict (``weights_only=True``); raise :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: weights file not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for foreign/corrupt/unsafe files
+        raise CheckpointError(f"{path}: not a loadable eqlib checkpoint ({type(err).__name__})") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not an eqlib checkpoint (expected format {CHECKPOINT_FORMAT!r})")
+    if not isinstance(payload.get("model_config"), dict) or not isinstance(payload.get("state_dict"), dict):
+        raise CheckpointError(f"{path}: checkpoint lacks its model config or weights")
+    return payload
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[EQNet, dict]:
+    """A model in eval mode from a checkpoint file, and the checkpoint dict."""
+    payload = read_checkpoint(path)
+    try:
+        model = EQNet(ModelConfig.from_dict(payload["model_config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, KeyError, RuntimeError, ValueError) as err:
+        raise CheckpointError(f"{path}: weights do not match the model config ({str(err).splitlines()[0]})") from err
+    return model.to(device).eval(), payload
+
+
+def default_weights(name: str) -> Path:
+    """Path of a shipped checkpoint, ``eqlib/weights/<name>.pt``."""
+    return WEIGHTS_DIR / f"{name}.pt"
