@@ -98,3 +98,52 @@ def save_figure(fig: plt.Figure, name: str, formats: tuple[str, ...] = ("png",))
         fig.savefig(path, format=fmt, metadata=metadata, bbox_inches="tight")
         paths.append(path)
     return paths
+
+
+def plot_pole_zero(sos: np.ndarray, ax: plt.Axes | None = None, labels: list[str] | None = None) -> plt.Axes:
+    """Poles (×) and zeros (○) of each section ``(sections, 6)`` on the z-plane with the unit circle.
+
+    Sections are coloured like the bands (``BAND_COLOURS``); ``labels`` name them in the legend.
+    """
+    from eqlib.biquad import poles, zeros
+
+    ax = ax or plt.gca()
+    sos = np.asarray(sos, dtype=np.float64).reshape(-1, 6)
+    theta = np.linspace(0, 2 * np.pi, 512)
+    ax.plot(np.cos(theta), np.sin(theta), color="0.5", lw=1, ls=":", label="unit circle")
+    p, z = poles(sos).numpy(), zeros(sos).numpy()
+    for i in range(len(sos)):
+        colour = BAND_COLOURS[i % len(BAND_COLOURS)]
+        name = labels[i] if labels else f"section {i}"
+        ax.scatter(z[i].real, z[i].imag, marker="o", s=60, facecolors="none", edgecolors=colour, label=f"{name} zeros")
+        ax.scatter(p[i].real, p[i].imag, marker="x", s=60, color=colour, label=f"{name} poles")
+    ax.set_aspect("equal")
+    ax.set_xlabel("real part")
+    ax.set_ylabel("imaginary part")
+    return ax
+
+
+def plot_spectrogram(samples: np.ndarray, sample_rate: int, ax: plt.Axes | None = None,
+                     db_range: tuple[float, float] = (-110.0, -20.0), n_fft: int = 2048) -> plt.Axes:
+    """Power spectrogram (dB re full scale, Hann window) of mono ``(time,)`` samples; log-frequency axis (Hz).
+
+    A fixed ``db_range`` makes before/after spectrograms directly comparable.
+    """
+    import scipy.signal
+
+    ax = ax or plt.gca()
+    freqs_hz, times_s, power = scipy.signal.spectrogram(np.asarray(samples, dtype=np.float64), fs=sample_rate,
+                                                        window="hann", nperseg=n_fft, noverlap=3 * n_fft // 4,
+                                                        scaling="spectrum")
+    keep = freqs_hz >= FREQ_MIN_HZ
+    mesh = ax.pcolormesh(times_s, freqs_hz[keep], 10 * np.log10(power[keep] + 1e-20), shading="auto",
+                         cmap="magma", vmin=db_range[0], vmax=db_range[1], rasterized=True)
+    ax.set_yscale("log")
+    ax.set_ylim(FREQ_MIN_HZ, min(FREQ_MAX_HZ, sample_rate / 2))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda f, _: f"{f / 1000:g}k" if f >= 1000 else f"{f:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    ax.figure.colorbar(mesh, ax=ax, label="power (dB)")
+    ax.grid(False)
+    return ax
