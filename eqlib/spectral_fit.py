@@ -1,0 +1,234 @@
+"""The non-learned "match EQ" baseline: fit the 4-band EQ to a difference of long-term spectra.
+
+``spectral_match(input, reference)`` measures the long-term average spectrum (LTS) of both
+recordings, smooths each on a log-frequency grid, and fits the cascaded cookbook response
+(``DEFAULT_EQ.response_db``) to ``LTS(reference) − LTS(input)`` by least squares, ignoring the
+overall level. The same fit refines a network's prediction (``init`` + ``prior_weight``: the
+CLI's "hybrid" mode).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.signal
+import torch
+
+from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
+
+FIT_FREQ_MIN_HZ, FIT_FREQ_MAX_HZ = 20.0, 20000.0
+POWER_FLOOR = 1e-20  # -200 dB: keeps log10 finite for digital silence
+SILENCE_BELOW_PEAK_DB = 80.0  # grid points this far below a spectrum's peak carry no weight in the fit
+SILENCE_FLOOR_DB = -180.0  # power density (dB re 1/Hz) below which a grid point counts as silent
+
+
+def long_term_spectrum_db(audio: np.ndarray, sample_rate: float, n_fft: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Long-term average power spectrum (Welch, Hann, 50 % overlap) in dB.
+
+    Args:
+        audio: ``(time,)`` or ``(channels, time)`` samples; channel powers are averaged.
+        sample_rate: sampling rate in Hz.
+        n_fft: segment length in samples (must not exceed the signal length).
+
+    Returns:
+        ``(freqs_hz, level_db)``, both ``(n_fft // 2 + 1,)``; level in dB re 1 (power density).
+    """
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
+        raise ValueError(f"audio must be (time,) or (channels, time) with samples, got shape {audio.shape}")
+    if audio.shape[-1] < n_fft:
+        raise ValueError(f"audio has {audio.shape[-1]} samples, fewer than n_fft = {n_fft}")
+    if not np.all(np.isfinite(audio)):
+        raise ValueError("audio contains NaN or infinite samples")
+    freqs, power = scipy.signal.welch(audio, fs=sample_rate, window="hann", nperseg=n_fft, axis=-1)
+    if power.ndim == 2:
+        power = power.mean(axis=0)
+    return freqs, 10 * np.log10(np.maximum(power, POWER_FLOOR))
+
+
+def _interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp(x, xp, row)`` for every row of ``fp`` ``(..., len(xp))`` at once (clamped at the ends)."""
+    x = np.clip(x, xp[0], xp[-1])
+    idx = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = (x - xp[idx]) / (xp[idx + 1] - xp[idx])
+    return fp[..., idx] * (1 - t) + fp[..., idx + 1] * t
+
+
+def band_levels_db(freqs_hz: np.ndarray, level_db: np.ndarray, centres_hz: np.ndarray,
+                   fraction: float) -> np.ndarray:
+    """Power-average a spectrum over fractional-octave bands ``[fc·2^(−1/2n), fc·2^(1/2n)]``.
+
+    Each input bin covers the span between the midpoints to its neighbours; band averages
+    integrate that piecewise-constant power exactly, so bands narrower than a bin still get
+    a well-defined value (the level of the bins they overlap).
+
+    Args:
+        freqs_hz: increasing bin frequencies ``(bins,)`` in Hz.
+        level_db: levels ``(..., bins)`` in dB.
+        centres_hz: band centre frequencies ``(bands,)`` in Hz.
+        fraction: bands per octave ``n`` (3 = third-octave).
+
+    Returns:
+        Band levels ``(..., bands)`` in dB.
+    """
+    freqs_hz = np.asarray(freqs_hz, dtype=np.float64)
+    mids = (freqs_hz[1:] + freqs_hz[:-1]) / 2
+    edges = np.concatenate([[freqs_hz[0] - (mids[0] - freqs_hz[0])], mids, [freqs_hz[-1] + (freqs_hz[-1] - mids[-1])]])
+    power = 10 ** (np.asarray(level_db, dtype=np.float64) / 10)
+    cumulative = np.concatenate([np.zeros((*power.shape[:-1], 1)), np.cumsum(power * np.diff(edges), axis=-1)], axis=-1)
+    half = 2 ** (1 / (2 * fraction))
+    lo, hi = np.asarray(centres_hz) / half, np.asarray(centres_hz) * half
+    sums = _interp_rows(hi, edges, cumulative) - _interp_rows(lo, edges, cumulative)
+    mean_power = sums / (hi - lo)
+    return 10 * np.log10(np.maximum(mean_power, POWER_FLOOR))
+
+
+def fit_grid_hz(sample_rate: float, points_per_octave: int = 12) -> np.ndarray:
+    """Log-spaced grid from 20 Hz to min(20 kHz, 0.45·sample_rate): ``(points,)`` in Hz."""
+    f_max = min(FIT_FREQ_MAX_HZ, 0.45 * sample_rate)
+    num = int(math.floor(points_per_octave * math.log2(f_max / FIT_FREQ_MIN_HZ))) + 1
+    return FIT_FREQ_MIN_HZ * 2.0 ** (np.arange(num) / points_per_octave)
+
+
+def match_n_fft(sample_rate: float, num_samples: int) -> int:
+    """FFT size for matching: the power of two giving bins of at most ~5.5 Hz (8192 at 44.1 kHz),
+    reduced to fit ``num_samples``; fine bins keep Welch leakage out of the 20–60 Hz bands."""
+    n_fft = 2 ** math.ceil(math.log2(sample_rate / 5.5))
+    while n_fft > num_samples and n_fft > 256:
+        n_fft //= 2
+    return n_fft
+
+
+def smoothed_spectrum_db(audio: np.ndarray, sample_rate: float, fraction: float = 6.0, points_per_octave: int = 12,
+                         n_fft: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Long-term spectrum smoothed over ``1/fraction``-octave bands on :func:`fit_grid_hz`.
+
+    ``n_fft`` defaults to :func:`match_n_fft`. Returns ``(grid_hz, level_db)``, both ``(points,)``.
+    """
+    if n_fft is None:
+        n_fft = match_n_fft(sample_rate, np.shape(audio)[-1])
+    freqs, level = long_term_spectrum_db(audio, sample_rate, n_fft)
+    grid = fit_grid_hz(sample_rate, points_per_octave)
+    return grid, band_levels_db(freqs, level, grid, fraction)
+
+
+def _fit_inits(spec: EQSpec, init: EQSettings | None, num_random: int, seed: int) -> torch.Tensor:
+    """Starting points ``(inits, bands * 3)`` in normalised space: init or defaults, then seeded random draws."""
+    start = spec.to_norm(torch.as_tensor(init.params if init is not None else spec.default.numpy()))
+    generator = torch.Generator().manual_seed(seed)
+    randoms = spec.sample_norm(num_random, generator, dtype=torch.float64)
+    starts = [start[None]]
+    if init is not None:
+        starts.append(spec.to_norm(spec.default)[None])
+    return torch.cat([*starts, randoms])
+
+
+def fit_eq_to_target(target_db: np.ndarray, freqs_hz: np.ndarray, sample_rate: float, init: EQSettings | None = None,
+                     prior_weight: float = 0.0, steps: int = 150, refine_steps: int = 60, num_random: int = 16, weights: np.ndarray | None = None,
+                     seed: int = 0, spec: EQSpec = DEFAULT_EQ) -> EQSettings:
+    """Least-squares fit of the cascaded EQ response to a target curve, ignoring overall level.
+
+    Parameters are optimised in normalised space through a sigmoid, so every knob stays in
+    its range. All starting points (``init`` or the spec defaults, plus ``num_random`` seeded
+    random draws) are optimised together as one batch in float64, by Adam then L-BFGS; the
+    lowest loss wins.
+
+    Args:
+        target_db: target magnitude ``(freqs,)`` in dB (its mean is ignored).
+        freqs_hz: frequencies ``(freqs,)`` in Hz, below Nyquist; log-spaced for equal weight per octave.
+        sample_rate: sampling rate in Hz the EQ will run at.
+        init: starting setting (e.g. a network's prediction); also the prior's centre.
+        prior_weight: weight of the mean squared distance, in normalised units, to ``init``
+            (needs ``init``); the loss is in dB², so 1e2–1e3 holds the fit close to ``init``.
+        steps: Adam iterations.
+        refine_steps: L-BFGS iterations after Adam (0 to skip).
+        num_random: random starting points besides ``init``/defaults.
+        weights: optional non-negative per-frequency weights ``(freqs,)``.
+        seed: seed of the random starting points.
+        spec: the EQ spec.
+
+    Returns:
+        The best :class:`EQSettings` found.
+    """
+    target = torch.as_tensor(np.asarray(target_db, dtype=np.float64))
+    freqs = torch.as_tensor(np.asarray(freqs_hz, dtype=np.float64))
+    if target.ndim != 1 or target.shape != freqs.shape or target.numel() < 2:
+        raise ValueError(f"target_db and freqs_hz must be matching 1-D arrays, got {tuple(target.shape)} "
+                         f"and {tuple(freqs.shape)}")
+    if not bool(torch.isfinite(target).all()):
+        raise ValueError("target_db contains NaN or infinite values")
+    if prior_weight < 0 or (prior_weight > 0 and init is None):
+        raise ValueError("prior_weight must be >= 0 and needs an init setting to pull towards")
+    w = torch.ones_like(target) if weights is None else torch.as_tensor(np.asarray(weights, dtype=np.float64))
+    if w.shape != target.shape or bool((w < 0).any()) or float(w.sum()) <= 0:
+        raise ValueError("weights must be non-negative, match target_db and not all be zero")
+    w = w / w.sum()
+    target = target - (w * target).sum()
+
+    starts = _fit_inits(spec, init, num_random, seed).clamp(1e-4, 1 - 1e-4)
+    logits = torch.logit(starts).requires_grad_(True)
+    centre = starts[0]
+
+    def losses() -> torch.Tensor:
+        params_norm = torch.sigmoid(logits)
+        response = spec.response_db(spec.from_norm(params_norm), freqs, sample_rate)
+        response = response - (w * response).sum(dim=-1, keepdim=True)
+        loss = (w * (response - target) ** 2).sum(dim=-1)
+        if prior_weight > 0:
+            loss = loss + prior_weight * ((params_norm - centre) ** 2).mean(dim=-1)
+        return loss
+
+    # Adam finds the basin from every start; L-BFGS then converges within it (the starts are
+    # independent, so one L-BFGS on the summed loss refines them all).
+    with torch.enable_grad():
+        adam = torch.optim.Adam([logits], lr=0.1)
+        for _ in range(steps):
+            adam.zero_grad()
+            losses().sum().backward()
+            adam.step()
+        lbfgs = torch.optim.LBFGS([logits], lr=1.0, max_iter=refine_steps, history_size=30,
+                                  line_search_fn="strong_wolfe", tolerance_grad=1e-10, tolerance_change=1e-14)
+
+        def closure() -> torch.Tensor:
+            lbfgs.zero_grad()
+            total = losses().sum()
+            total.backward()
+            return total
+
+        if refine_steps > 0:
+            lbfgs.step(closure)
+    with torch.no_grad():
+        final = losses()
+        best = torch.sigmoid(logits[int(torch.argmin(final))])
+    return EQSettings(spec.from_norm(best).numpy(), spec)
+
+
+def spectral_match(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: float,
+                   init: EQSettings | None = None, prior_weight: float = 0.0, fraction: float = 6.0,
+                   spec: EQSpec = DEFAULT_EQ) -> EQSettings:
+    """The EQ that moves the input's smoothed long-term spectrum towards the reference's.
+
+    Fits ``LTS(reference) − LTS(input)`` (1/``fraction``-octave smoothing, 20 Hz to
+    min(20 kHz, 0.45·fs)); grid points where either spectrum is more than 80 dB below its
+    peak (or below -180 dB) are ignored: there is nothing there to match.
+
+    Args:
+        input_audio, reference_audio: ``(time,)`` or ``(channels, time)`` at ``sample_rate`` Hz.
+        sample_rate: sampling rate in Hz of both recordings.
+        init, prior_weight: optional starting setting and pull towards it (see :func:`fit_eq_to_target`).
+        fraction: smoothing bands per octave.
+        spec: the EQ spec.
+
+    Returns:
+        The fitted :class:`EQSettings`, to be applied to the input.
+    """
+    grid, input_db = smoothed_spectrum_db(input_audio, sample_rate, fraction)
+    _, reference_db = smoothed_spectrum_db(reference_audio, sample_rate, fraction)
+    audible = np.ones_like(grid, dtype=bool)
+    for level in (input_db, reference_db):
+        audible &= (level > level.max() - SILENCE_BELOW_PEAK_DB) & (level > SILENCE_FLOOR_DB)
+    if audible.sum() < 2:
+        raise ValueError("input or reference has no audible content between 20 Hz and 20 kHz to match")
+    return fit_eq_to_target(reference_db - input_db, grid, sample_rate, init=init, prior_weight=prior_weight,
+                            weights=audible.astype(np.float64), spec=spec)
