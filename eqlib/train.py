@@ -1,0 +1,249 @@
+"""Training: ``python -m eqlib.train --model proposed_db --data mixed --out runs/proposed_db``.
+
+Pairs are made on the training device in the spectrogram domain (``eqlib.pairs``), so the loop
+never waits on data. Loss = parameter loss on ``params_norm`` (L1) + optionally the mean absolute
+dB error of the level-normalised cascaded response through the differentiable biquads.
+Checkpoints (``last.pt``, ``best.pt``) carry the model config, train config, step, optimiser
+state and validation metrics; ``--resume`` continues from ``last.pt``. Metrics go to
+``metrics.csv`` next to them. Under ``torchrun`` the same entry point runs DistributedDataParallel
+(gloo on CPU, nccl on CUDA).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm.auto import tqdm
+
+from eqlib.checkpoint import load_model, read_checkpoint, save_checkpoint
+from eqlib.eq import DEFAULT_EQ
+from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, EQNet, build_model
+from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
+from eqlib.sources import DATA_SOURCES, training_excerpts
+
+RESPONSE_GRID_HZ = np.geomspace(20.0, 20000.0, 64)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run; printed at the start and saved in every checkpoint."""
+
+    model: str = "proposed_db"
+    data: str = "mixed"  # one of eqlib.sources.DATA_SOURCES
+    steps: int = 6000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    param_loss_weight: float = 1.0
+    response_loss_weight: float = 0.05  # per dB of mean absolute response error
+    num_excerpts: int = 3000
+    excerpt_s: float = 3.0
+    val_pairs: int = 512
+    eval_every: int = 250
+    patience: int = 8  # evaluations without improvement before stopping early
+    crop_frames: int = 56  # random 2.6-s crops of the 3-s excerpts
+    chain_prob: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    compile: bool = False
+    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+
+    def pair_config(self) -> PairConfig:
+        return PairConfig(crop_frames=self.crop_frames, chain_prob=self.chain_prob)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA, then Apple MPS, then CPU (or the named device)."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def response_error_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor,
+                      sample_rate: float = 44100.0) -> torch.Tensor:
+    """Mean absolute dB difference of level-normalised cascaded responses on a 64-point log grid: ``(batch,)``."""
+    grid = torch.as_tensor(RESPONSE_GRID_HZ, device=params_norm_pred.device, dtype=torch.float64)
+    resp = [DEFAULT_EQ.response_db(DEFAULT_EQ.from_norm(p.double()), grid, sample_rate)
+            for p in (params_norm_pred, params_norm_true)]
+    diff = resp[0] - resp[1]
+    return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
+
+
+def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tuple[torch.Tensor, dict]:
+    """Weighted parameter + response loss of one batch, and its parts as floats."""
+    out = model(batch["power_in"], batch["power_ref"])
+    pred = out.params_norm.float()
+    param_loss = (pred - batch["params_norm"]).abs().mean()
+    resp = response_error_db(pred, batch["params_norm"]).mean()
+    loss = config.param_loss_weight * param_loss + config.response_loss_weight * resp
+    return loss, {"loss": loss.item(), "param_l1": param_loss.item(), "response_db": resp.item()}
+
+
+@torch.no_grad()
+def validate(model: EQNet, val_batches: list[dict]) -> dict[str, float]:
+    """Validation metrics over fixed batches: parameter L1 and response dB error, overall and per variant."""
+    model.eval()
+    errs, l1s, variants = [], [], []
+    for batch in val_batches:
+        pred = model(batch["power_in"], batch["power_ref"]).params_norm.float()
+        errs.append(response_error_db(pred, batch["params_norm"]).cpu())
+        l1s.append((pred - batch["params_norm"]).abs().mean(dim=-1).cpu())
+        variants.append(batch["variant"].cpu())
+    model.train()
+    err, l1, var = torch.cat(errs), torch.cat(l1s), torch.cat(variants)
+    metrics = {"val_response_db": float(err.mean()), "val_param_l1": float(l1.mean())}
+    for i, name in enumerate(VARIANTS):
+        if (var == i).any():
+            metrics[f"val_response_db_{name}"] = float(err[var == i].mean())
+    return metrics
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 5 % of ``lr``."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def _append_csv(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: int, num_excerpts: int) -> PairSampler:
+    """A pair sampler over a fresh spectrogram bank of ``split`` excerpts from ``config.data``."""
+    model_features = MODEL_CONFIGS[config.model].features
+    audio, speakers = training_excerpts(config.data, split, num_excerpts, config.excerpt_s, seed)
+    bank = SpectrogramBank(audio, speakers, model_features, device=device)
+    return PairSampler(bank, config.pair_config())
+
+
+def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> dict:
+    """Train one model; returns the best validation metrics. Runs under DDP if ``WORLD_SIZE`` > 1."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    device = pick_device(config.device)
+    if distributed:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    rank = dist.get_rank() if distributed else 0
+    world = dist.get_world_size() if distributed else 1
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out_dir = Path(out_dir)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        print(f"eqlib.train on {device} × {world}: " + json.dumps(asdict(config)))
+
+    torch.manual_seed(config.seed)
+    model = build_model(config.model).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    step, best, bad_evals = 0, {"val_response_db": float("inf")}, 0
+    if resume and (out_dir / "last.pt").exists():
+        payload = read_checkpoint(out_dir / "last.pt")
+        model.load_state_dict(payload["state_dict"])
+        optimiser.load_state_dict(payload["optimizer"])
+        step, best, bad_evals = payload["step"], payload["best_metrics"], payload["bad_evals"]
+        if rank == 0:
+            print(f"resumed from {out_dir / 'last.pt'} at step {step}")
+
+    sampler = make_sampler(config, "train", device, config.seed, config.num_excerpts)
+    val_sampler = make_sampler(config, "val", device, config.seed + 1, max(64, config.num_excerpts // 8))
+    val_gen = torch.Generator().manual_seed(config.seed + 2)
+    val_batches = [val_sampler.sample(min(64, config.val_pairs), val_gen)
+                   for _ in range(max(1, config.val_pairs // 64))]
+    gen = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * step)
+
+    net: torch.nn.Module = model
+    if distributed:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if config.compile:
+        net = torch.compile(net)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+    model.train()
+    bar = tqdm(total=config.steps, initial=step, desc=config.model, disable=not progress or rank != 0)
+    started, running = time.time(), []
+    while step < config.steps:
+        for group in optimiser.param_groups:
+            group["lr"] = lr_at(step, config)
+        batch = sampler.sample(config.batch_size, gen)
+        with autocast:
+            loss, parts = compute_loss(net, batch, config)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimiser.step()
+        step += 1
+        running.append(parts)
+        bar.update(1)
+        if step % config.eval_every == 0 or step == config.steps:
+            metrics = validate(model, val_batches)
+            train_parts = {k: float(np.mean([r[k] for r in running])) for k in running[0]}
+            running = []
+            improved = metrics["val_response_db"] < best["val_response_db"]
+            bad_evals = 0 if improved else bad_evals + 1
+            if improved:
+                best = {**metrics, "step": step}
+            if rank == 0:
+                row = {"step": step, "wall_s": round(time.time() - started, 1), "lr": lr_at(step, config),
+                       **{f"train_{k}": v for k, v in train_parts.items()}, **metrics}
+                _append_csv(out_dir / "metrics.csv", row)
+                bar.set_postfix(val_db=f"{metrics['val_response_db']:.2f}", best=f"{best['val_response_db']:.2f}")
+                extra = dict(train_config=asdict(config), step=step, metrics=metrics, best_metrics=best,
+                             bad_evals=bad_evals)
+                if improved:
+                    save_checkpoint(out_dir / "best.pt", model, **extra)
+                save_checkpoint(out_dir / "last.pt", model, optimizer=optimiser.state_dict(), **extra)
+            if bad_evals >= config.patience:
+                if rank == 0:
+                    print(f"early stop at step {step}: no improvement in {bad_evals} evaluations")
+                break
+    bar.close()
+    if distributed:
+        dist.destroy_process_group()
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m eqlib.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="run folder for checkpoints and metrics.csv")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    defaults = TrainConfig()
+    for f in fields(TrainConfig):
+        value = getattr(defaults, f.name)
+        kind = type(value)
+        if kind is bool:
+            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value)
+        else:
+            choices = MODEL_NAMES if f.name == "model" else DATA_SOURCES if f.name == "data" else None
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=value, choices=choices)
+    args = vars(parser.parse_args(argv))
+    out, resume = args.pop("out"), args.pop("resume")
+    best = train(replace(defaults, **args), out, resume=resume)
+    print("best validation:", json.dumps(best))
+
+
+if __name__ == "__main__":
+    main()

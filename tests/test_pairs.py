@@ -1,0 +1,86 @@
+"""Spectrogram-domain pairs: close to filtering the waveform, variants behave, seeds fix batches."""
+
+import numpy as np
+import pytest
+import torch
+
+from eqlib.eq import DEFAULT_EQ, EQSettings
+from eqlib.examples import list_examples, load_example
+from eqlib.features import FeatureConfig, PowerSpectrogram
+from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank, eq_power_response, spectrogram_eq_error_db
+
+CONFIG = FeatureConfig()
+
+
+@pytest.fixture(scope="module")
+def speech_clips():
+    clips = [load_example(n)[0][: 3 * 44100] for n in list_examples("speech")]
+    return [c for c in clips if len(c) == 3 * 44100]
+
+
+def test_spectrogram_eq_matches_waveform_filtering(speech_clips):
+    """Over 30 random EQs on real speech, STFT(x)·|H|² is within a small dB error of STFT(EQ(x))."""
+    gen = torch.Generator().manual_seed(0)
+    results = [spectrogram_eq_error_db(speech_clips[i % len(speech_clips)], EQSettings(p.numpy()), CONFIG)
+               for i, p in enumerate(DEFAULT_EQ.sample(30, gen))]
+    mean_abs = np.array([r["mean_abs_db"] for r in results])
+    long_term = np.array([r["long_term_max_abs_db"] for r in results])
+    assert mean_abs.mean() < 0.2 and mean_abs.max() < 0.5
+    assert np.median(long_term) < 1.0
+
+
+def test_identity_eq_has_zero_spectrogram_error(speech_clips):
+    r = spectrogram_eq_error_db(speech_clips[0], EQSettings.identity(), CONFIG)
+    assert r["mean_abs_db"] < 1e-3
+
+
+def test_power_response_matches_scipy_sosfreqz():
+    import scipy.signal
+
+    params = DEFAULT_EQ.sample(1, torch.Generator().manual_seed(3))
+    freqs = np.geomspace(25, 20000, 200)
+    ours = eq_power_response(DEFAULT_EQ, params, torch.as_tensor(freqs), 44100)[0].numpy()
+    _, h = scipy.signal.sosfreqz(DEFAULT_EQ.sos(params[0].numpy(), 44100), worN=freqs, fs=44100)
+    np.testing.assert_allclose(10 * np.log10(ours), 20 * np.log10(np.abs(h)), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def sampler(speech_clips):
+    speakers = ["a", "a", "b", "c", "c", "d"][: len(speech_clips)]
+    bank = SpectrogramBank(speech_clips[: len(speakers)], speakers, CONFIG)
+    return PairSampler(bank, PairConfig(crop_frames=56, chain_prob=0.0, level_range_db=0.0))
+
+
+def test_same_content_reference_is_equalised_input(sampler):
+    batch = sampler.sample(8, torch.Generator().manual_seed(1), variant="same_content")
+    params = DEFAULT_EQ.from_norm(batch["params_norm"].double())
+    h2 = eq_power_response(DEFAULT_EQ, params, sampler.bin_freqs, 44100).float()
+    torch.testing.assert_close(batch["power_ref"], batch["power_in"] * h2[:, :, None], rtol=1e-4, atol=1e-12)
+
+
+def test_other_speaker_and_same_speaker_variants(sampler):
+    bank = sampler.bank
+    idx = torch.arange(len(bank)).repeat(20)
+    gen = torch.Generator().manual_seed(2)
+    other = bank.other_speaker(idx, gen)
+    assert not (bank.speaker[other] == bank.speaker[idx]).any()
+    same = bank.same_speaker(idx, gen)
+    assert (bank.speaker[same] == bank.speaker[idx]).all()
+    multi = bank._group_count[bank.speaker[idx]] > 1
+    assert not (same[multi] == idx[multi]).any()
+
+
+def test_batches_are_seeded_and_shaped(sampler):
+    a = sampler.sample(4, torch.Generator().manual_seed(5))
+    b = sampler.sample(4, torch.Generator().manual_seed(5))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key])
+    assert a["power_in"].shape == (4, CONFIG.num_bins, 56)
+    assert a["params_norm"].shape == (4, 12) and 0 <= a["params_norm"].min() and a["params_norm"].max() <= 1
+    assert set(a["variant"].tolist()) <= set(range(len(VARIANTS)))
+
+
+def test_bank_matches_stft_of_the_excerpt(speech_clips):
+    bank = SpectrogramBank(speech_clips[:1], ["a"], CONFIG)
+    direct = PowerSpectrogram(CONFIG)(torch.as_tensor(speech_clips[0])[None])
+    torch.testing.assert_close(bank.power.float(), direct, rtol=1e-2, atol=1e-12)  # bfloat16 storage
