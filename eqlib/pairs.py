@@ -32,7 +32,7 @@ VARIANTS = ("other_speaker", "same_speaker", "same_content")
 class PairConfig:
     """How pairs are drawn. Gains in dB; ``crop_frames`` STFT frames per excerpt (65 ≈ 3 s)."""
 
-    crop_frames: int = 65
+    crop_frames: int = 56
     variant_probs: tuple[float, float, float] = (0.8, 0.1, 0.1)
     level_range_db: float = 6.0  # independent random level of input and reference, ± dB
     chain_prob: float = 0.5  # probability of a shared random "recording chain" EQ on both
