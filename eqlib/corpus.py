@@ -111,6 +111,26 @@ def choose_starts(x: np.ndarray, sample_rate: int, num_samples: int, max_excerpt
     return sorted(chosen)
 
 
+def clip_excerpts(clip: Clip, excerpt_s: float = 3.0, min_lufs: float = -35.0, target_lufs: float = -23.0,
+                  max_excerpts: int | None = None) -> list[Excerpt]:
+    """Non-overlapping, mostly-active excerpts of ``excerpt_s`` seconds of ``clip``, normalised to ``target_lufs``.
+
+    Excerpts quieter than ``min_lufs`` (LUFS, before normalisation) are dropped with an info log line.
+    """
+    sr = clip.sample_rate
+    n = int(round(excerpt_s * sr))
+    out = []
+    for start in choose_starts(clip.audio, sr, n, max_excerpts):
+        seg = clip.audio[start: start + n].astype(np.float64)
+        lufs = loudness_lufs(seg, sr)
+        if not np.isfinite(lufs) or lufs < min_lufs:
+            log.info("dropped %s @ %.2f s: %.1f LUFS is below %.1f LUFS", clip.path, start / sr, lufs, min_lufs)
+            continue
+        seg = seg * 10 ** ((target_lufs - lufs) / 20)
+        out.append(Excerpt(seg.astype(np.float32), sr, clip.speaker, clip.path, start, lufs))
+    return out
+
+
 class AudioFolder:
     """A folder tree of WAV/FLAC files as speaker-disjoint splits of clips and excerpts.
 
@@ -242,19 +262,8 @@ class AudioFolder:
         return [c for c in (self._load(p) for p in bar) if c is not None]
 
     def clip_excerpts(self, clip: Clip) -> list[Excerpt]:
-        """Excerpts of one clip: mostly-active windows of ``excerpt_s``, loud enough, normalised to ``target_lufs``."""
-        n = int(round(self.excerpt_s * self.sample_rate))
-        out = []
-        for start in choose_starts(clip.audio, self.sample_rate, n, self.max_excerpts_per_clip):
-            seg = clip.audio[start: start + n].astype(np.float64)
-            lufs = loudness_lufs(seg, self.sample_rate)
-            if not np.isfinite(lufs) or lufs < self.min_lufs:
-                log.info("dropped %s @ %.2f s: %.1f LUFS is below %.1f LUFS", clip.path, start / self.sample_rate,
-                         lufs, self.min_lufs)
-                continue
-            seg = seg * 10 ** ((self.target_lufs - lufs) / 20)
-            out.append(Excerpt(seg.astype(np.float32), self.sample_rate, clip.speaker, clip.path, start, lufs))
-        return out
+        """Excerpts of one clip with this folder's settings (see :func:`clip_excerpts`)."""
+        return clip_excerpts(clip, self.excerpt_s, self.min_lufs, self.target_lufs, self.max_excerpts_per_clip)
 
     def excerpts(self, split: str) -> list[Excerpt]:
         """All excerpts of ``split`` in file order; raises ``CorpusError`` if the split yields none."""
