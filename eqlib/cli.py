@@ -63,7 +63,6 @@ MIN_DURATION_S, MIN_SAMPLE_RATE, MAX_CHANNELS = 0.5, 16000, 2
 MAX_BAND_FRACTION = 0.45  # bands are clamped to this fraction of the file's sample rate
 NORMALIZE_PEAK_DBFS = -1.0
 HYBRID_PRIOR_WEIGHT = 100.0  # dB² per normalised unit²: keeps the spectral refinement near the prediction
-LTS_N_FFT = 4096  # Welch segment of eqlib.spectral_fit.long_term_spectrum_db (its default)
 SMOOTHING_FRACTION = 6.0  # 1/6-octave smoothing, as eqlib.spectral_fit.spectral_match
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
@@ -178,7 +177,7 @@ class WelchAccumulator:
     """Streaming ``scipy.signal.welch`` (Hann, ``n_fft``, 50 % overlap): the same segments and mean
     as one call on the concatenated signal, in bounded memory."""
 
-    def __init__(self, sample_rate: float, n_fft: int = LTS_N_FFT) -> None:
+    def __init__(self, sample_rate: float, n_fft: int) -> None:
         self.sample_rate, self.n_fft, self.hop = sample_rate, n_fft, n_fft // 2
         self._pending = np.zeros(0)
         self._total: np.ndarray | None = None
@@ -410,7 +409,8 @@ def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSett
     for src, label in zip(sources, ("input", "reference")):
         sinks = []
         if args.mode in ("spectral", "hybrid"):
-            welch = WelchAccumulator(rate)
+            num_samples = int(src.frames * rate / src.sample_rate)  # length after resampling (±1)
+            welch = WelchAccumulator(rate, spectral_fit.match_n_fft(rate, num_samples))
             sinks.append(welch.add)
         if predictor is not None:
             if src.duration_s > LONG_FILE_S:
@@ -449,8 +449,9 @@ def _fit_spectra(input_db: np.ndarray, reference_db: np.ndarray, rate: int, init
     from eqlib import spectral_fit
 
     grid = spectral_fit.fit_grid_hz(rate)
-    floor = spectral_fit.SILENCE_BELOW_PEAK_DB
-    audible = (input_db > input_db.max() - floor) & (reference_db > reference_db.max() - floor)
+    audible = np.ones_like(grid, dtype=bool)
+    for level in (input_db, reference_db):
+        audible &= (level > level.max() - spectral_fit.SILENCE_BELOW_PEAK_DB) & (level > spectral_fit.SILENCE_FLOOR_DB)
     if audible.sum() < 2:
         raise AudioError("input or reference has no audible content between 20 Hz and 20 kHz to match", "silent")
     return spectral_fit.fit_eq_to_target(reference_db - input_db, grid, rate, init=init,

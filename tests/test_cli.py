@@ -1,0 +1,364 @@
+"""The command line: exit codes and messages for bad input, exact filtering against scipy,
+JSON round trips, exports checked with real ffmpeg and pedalboard, loudness against pyloudnorm."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+import soundfile as sf
+
+from eqlib import cli
+from eqlib.audio import resample
+from eqlib.eq import DEFAULT_EQ, EQSettings
+from eqlib.spectral_fit import fit_grid_hz, long_term_spectrum_db, spectral_match
+
+EQLIB_SCRIPT = Path(sys.executable).parent / "eqlib"
+SETTINGS = np.array([[4.0, 150.0, 0.7], [-6.0, 600.0, 1.5], [5.0, 3000.0, 2.0], [-3.0, 9000.0, 0.8]])
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run ``eqlib.cli.main`` in-process; return (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def write(path: Path, audio: np.ndarray, sample_rate: int, subtype: str | None = None) -> Path:
+    """Write ``(channels, time)`` or ``(time,)`` audio; return the path."""
+    sf.write(str(path), np.atleast_2d(audio).T, sample_rate, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def pair(tmp_path: Path, speech_like) -> tuple[Path, Path]:
+    """A 3-s stereo 48 kHz float input and a 3-s mono 44.1 kHz PCM_16 reference with a different tilt."""
+    left, right = speech_like(3.0, 48000, seed=1), speech_like(3.0, 48000, seed=2)
+    inp = write(tmp_path / "in.wav", np.stack([left, 0.8 * right]), 48000, "FLOAT")
+    ref_sos = EQSettings(np.array([[-8.0, 200.0, 0.7], [0.0, 450.0, 1.0], [6.0, 2500.0, 1.0], [8.0, 6000.0, 0.7]])).sos(44100)
+    ref = scipy.signal.sosfilt(ref_sos, speech_like(3.0, 44100, seed=3))
+    return inp, write(tmp_path / "ref.wav", 0.5 * ref / np.abs(ref).max(), 44100, "PCM_16")
+
+
+@pytest.fixture
+def settings_json(tmp_path: Path) -> Path:
+    path = tmp_path / "eq.json"
+    EQSettings(SETTINGS).save(path)
+    return path
+
+
+# --- bad input: one line, its own exit code, nothing written --------------------------------------
+def _bad_files(tmp: Path, speech_like) -> dict[str, Path]:
+    rate = 44100
+    good = speech_like(1.0, rate, seed=5)
+    (tmp / "text.wav").write_text("this is not audio\n" * 20)
+    (tmp / "empty.wav").write_bytes(b"")
+    (tmp / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 4)
+    nan = good.copy()
+    nan[1000] = np.nan
+    return {
+        "missing": tmp / "nope.wav",
+        "unreadable": tmp / "corrupt.wav",
+        "not_audio": tmp / "text.wav",
+        "empty": tmp / "empty.wav",
+        "silent": write(tmp / "silent.wav", np.zeros(rate), rate, "FLOAT"),
+        "nonfinite": write(tmp / "nan.wav", nan, rate, "FLOAT"),
+        "too_short": write(tmp / "short.wav", good[: int(0.3 * rate)], rate),
+        "sample_rate": write(tmp / "8k.wav", speech_like(1.0, 8000, seed=6), 8000),
+        "channels": write(tmp / "3ch.wav", np.stack([good] * 3), rate),
+    }
+
+
+@pytest.mark.parametrize("kind", ["missing", "unreadable", "not_audio", "empty", "silent", "nonfinite", "too_short",
+                                  "sample_rate", "channels"])
+@pytest.mark.parametrize("command", ["match", "apply"])
+def test_bad_input_file(kind, command, tmp_path, capsys, speech_like, pair, settings_json):
+    bad = _bad_files(tmp_path, speech_like)[kind]
+    out = tmp_path / "out" / "result.wav"
+    out.parent.mkdir()
+    if command == "match":
+        argv = ["match", bad, pair[1], "-o", out, "--mode", "spectral"]
+    else:
+        argv = ["apply", settings_json, bad, "-o", out]
+    code, _, err = run_cli(capsys, *argv)
+    assert code == cli.EXIT_CODES[kind][0], err
+    assert err.startswith("eqlib: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert str(bad) in err
+    assert list(out.parent.iterdir()) == []  # no output, no temporary left behind
+
+
+def test_bad_reference_is_named(tmp_path, capsys, speech_like, pair):
+    bad = _bad_files(tmp_path, speech_like)["silent"]
+    code, _, err = run_cli(capsys, "match", pair[0], bad, "-o", tmp_path / "o.wav", "--mode", "spectral")
+    assert code == cli.EXIT_CODES["silent"][0] and str(bad) in err
+    assert not (tmp_path / "o.wav").exists()
+
+
+def _expect(capsys, kind: str, *argv) -> str:
+    code, _, err = run_cli(capsys, *argv)
+    assert code == cli.EXIT_CODES[kind][0], err
+    assert err.startswith("eqlib: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+def test_output_equal_to_input(pair, capsys, tmp_path, settings_json):
+    before = pair[0].read_bytes()
+    _expect(capsys, "same_path", "match", pair[0], pair[1], "-o", pair[0], "--force", "--mode", "spectral")
+    _expect(capsys, "same_path", "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--json", pair[1], "--force",
+            "--mode", "spectral")
+    _expect(capsys, "same_path", "apply", settings_json, pair[0], "-o", tmp_path / "." / "in.wav", "--force")
+    assert pair[0].read_bytes() == before
+
+
+def test_output_exists_without_force(pair, capsys, tmp_path, settings_json):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"keep me")
+    err = _expect(capsys, "exists", "apply", settings_json, pair[0], "-o", out)
+    assert "--force" in err and out.read_bytes() == b"keep me"
+    code, _, _ = run_cli(capsys, "apply", settings_json, pair[0], "-o", out, "--force")
+    assert code == 0 and sf.info(str(out)).frames == sf.info(str(pair[0])).frames
+
+
+def test_output_folder_missing_unwritable_or_unknown_format(pair, capsys, tmp_path, settings_json):
+    _expect(capsys, "output", "apply", settings_json, pair[0], "-o", tmp_path / "no" / "such" / "o.wav")
+    _expect(capsys, "output", "apply", settings_json, pair[0], "-o", pair[1] / "o.wav")  # parent is a file
+    _expect(capsys, "output", "apply", settings_json, pair[0], "-o", tmp_path / "o.txt")
+    if Path("/proc").is_dir():  # not writable even for root
+        _expect(capsys, "output", "apply", settings_json, pair[0], "-o", "/proc/eqlib-test.wav")
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        _expect(capsys, "output", "apply", settings_json, pair[0], "-o", locked / "o.wav")
+        assert list(locked.iterdir()) == []
+
+
+def test_weights_file_missing(pair, capsys, tmp_path):
+    _expect(capsys, "weights", "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", tmp_path / "x.pt")
+    assert not (tmp_path / "o.wav").exists()
+
+
+def test_weights_file_not_a_checkpoint(pair, capsys, tmp_path):
+    pytest.importorskip("eqlib.inference", reason="eqlib.inference (model loading) not in this checkout yet")
+    fake = tmp_path / "fake.pt"
+    fake.write_text("not a checkpoint")
+    _expect(capsys, "weights", "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", fake)
+    assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize("amount", ["1.5", "-0.1", "nan"])
+def test_amount_out_of_range(pair, capsys, tmp_path, settings_json, amount):
+    _expect(capsys, "amount", "apply", settings_json, pair[0], "-o", tmp_path / "o.wav", "--amount", amount)
+    _expect(capsys, "amount", "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--amount", amount)
+    assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize("text", ["{not json", json.dumps({"format": "other"}), "[]"])
+def test_settings_malformed(pair, capsys, tmp_path, text):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    _expect(capsys, "settings", "apply", path, pair[0], "-o", tmp_path / "o.wav")
+
+
+def test_settings_out_of_range(pair, capsys, tmp_path):
+    data = EQSettings(SETTINGS).to_dict()
+    data["bands"][1]["gain_db"] = 40.0
+    path = tmp_path / "loud.json"
+    path.write_text(json.dumps(data))
+    err = _expect(capsys, "settings", "apply", path, pair[0], "-o", tmp_path / "o.wav")
+    assert "mid1.gain" in err
+
+
+def test_usage_errors(capsys, pair):
+    code, _, err = run_cli(capsys, "match", pair[0], pair[1])  # no -o
+    assert code == cli.EXIT_CODES["usage"][0] and err.startswith("eqlib: error: ") and err.count("\n") == 1
+    code, _, err = run_cli(capsys, "apply", "a.json", "in.wav", "-o", "o.wav", "--amount", "half")
+    assert code == cli.EXIT_CODES["usage"][0]
+
+
+def test_exit_codes_distinct_and_documented(capsys):
+    codes = [code for code, _ in cli.EXIT_CODES.values()]
+    assert len(set(codes)) == len(codes) and 0 not in codes
+    code, out, _ = run_cli(capsys, "match", "--help")
+    assert code == 0
+    for code, meaning in cli.EXIT_CODES.values():
+        assert f"{code:>3}  {meaning}" in out
+        assert f"{code:<6}{meaning}" in cli.__doc__
+
+
+# --- filtering: the file's own rate, every channel, exact --------------------------------------------
+def test_apply_equals_scipy_sosfilt_on_whole_file(pair, capsys, tmp_path, settings_json, monkeypatch):
+    monkeypatch.setattr(cli, "BLOCK_FRAMES", 10007)  # many blocks: the filter state must carry over
+    out = tmp_path / "out.wav"
+    code, stdout, _ = run_cli(capsys, "apply", settings_json, pair[0], "-o", out)
+    assert code == 0 and "High shelf" in stdout
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    y, out_rate = sf.read(str(out), always_2d=True)
+    assert out_rate == rate == 48000 and y.shape == x.shape and sf.info(str(out)).subtype == "FLOAT"
+    sos = EQSettings(SETTINGS).sos(rate)
+    expected = scipy.signal.sosfilt(sos, x, axis=0)
+    np.testing.assert_allclose(y, expected.astype(np.float32), rtol=0, atol=0)
+
+
+def test_amount_scales_gains(pair, capsys, tmp_path, settings_json):
+    out = tmp_path / "half.wav"
+    assert run_cli(capsys, "apply", settings_json, pair[0], "-o", out, "--amount", "0.5")[0] == 0
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    half = SETTINGS.copy()
+    half[:, 0] /= 2
+    expected = scipy.signal.sosfilt(EQSettings(half).sos(rate), x, axis=0)
+    np.testing.assert_allclose(sf.read(str(out), always_2d=True)[0], expected, atol=1e-6)
+
+
+def test_low_rate_file_clamps_bands_and_says_so(tmp_path, capsys, speech_like, settings_json):
+    inp = write(tmp_path / "16k.wav", speech_like(2.0, 16000, seed=7), 16000, "PCM_24")
+    out = tmp_path / "out.flac"
+    code, stdout, _ = run_cli(capsys, "apply", settings_json, inp, "-o", out)
+    assert code == 0
+    assert "High shelf: 9000 Hz clamped to 7200 Hz" in stdout and "Mid 2" not in stdout.split("* ")[-1]
+    clamped = SETTINGS.copy()
+    clamped[3, 1] = 7200.0
+    x, _ = sf.read(str(inp))
+    expected = scipy.signal.sosfilt(EQSettings(clamped).sos(16000), x)
+    y, rate = sf.read(str(out))
+    assert rate == 16000 and sf.info(str(out)).subtype == "PCM_24"
+    np.testing.assert_allclose(y, expected, atol=2 ** -22)
+
+
+def test_clipping_is_reported_and_normalize_fixes_it(tmp_path, capsys, speech_like):
+    loud = EQSettings(np.array([[15.0, 200.0, 0.7], [15.0, 500.0, 1.0], [15.0, 2500.0, 1.0], [15.0, 6000.0, 0.7]]))
+    path = tmp_path / "loud.json"
+    loud.save(path)
+    inp = write(tmp_path / "in.flac", 1.6 * speech_like(2.0, 44100, seed=8), 44100, "PCM_16")
+    code, stdout, err = run_cli(capsys, "apply", path, inp, "-o", tmp_path / "clip.wav")
+    assert code == 0 and "exceeds 0 dBFS" in err and "--normalize" in err and "clipped" in err
+    code, stdout, err = run_cli(capsys, "apply", path, inp, "-o", tmp_path / "norm.wav", "--normalize")
+    assert code == 0 and err == "" and "peak -1.0 dBFS" in stdout
+    y, _ = sf.read(str(tmp_path / "norm.wav"))
+    assert 20 * np.log10(np.abs(y).max()) == pytest.approx(-1.0, abs=0.01)
+    assert sf.info(str(tmp_path / "norm.wav")).subtype == "PCM_16"
+
+
+def test_output_subtype_follows_input_where_possible():
+    assert cli.output_subtype("WAV", "PCM_16") == "PCM_16"
+    assert cli.output_subtype("FLAC", "FLOAT") == "PCM_24"
+    assert cli.output_subtype("WAV", "VORBIS") == "FLOAT"  # an Ogg Vorbis input
+
+
+# --- analysis streams: equal to the in-memory library functions -------------------------------------
+def test_welch_accumulator_equals_long_term_spectrum(speech_like):
+    x = speech_like(3.0, 44100, seed=9)
+    acc = cli.WelchAccumulator(44100, 8192)
+    for start in range(0, len(x), 7919):
+        acc.add(x[start:start + 7919])
+    freqs, level = acc.spectrum_db()
+    ref_freqs, ref_level = long_term_spectrum_db(x, 44100, 8192)
+    np.testing.assert_array_equal(freqs, ref_freqs)
+    np.testing.assert_allclose(level, ref_level, atol=1e-9)
+
+
+def test_streamed_resampling_equals_whole_file_resampling(pair, monkeypatch):
+    monkeypatch.setattr(cli, "BLOCK_FRAMES", 12345)
+    chunks: list[np.ndarray] = []
+    cli.analyse(cli.open_source(pair[0]), 44100, [chunks.append], "input")
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    expected = resample(x.mean(axis=1), rate, 44100)
+    np.testing.assert_allclose(np.concatenate(chunks), expected, atol=1e-9)
+
+
+# --- match: JSON round trip, ffmpeg and pedalboard exports ------------------------------------------
+@pytest.fixture
+def matched(pair, tmp_path, capsys):
+    """One spectral-mode match with --json and --print ffmpeg: (out path, json path, stdout, stderr)."""
+    out, js = tmp_path / "matched.wav", tmp_path / "matched.json"
+    code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", out, "--json", js, "--mode", "spectral",
+                                   "--print", "ffmpeg")
+    assert code == 0, stderr
+    return out, js, stdout, stderr
+
+
+def test_match_spectral_equals_library_spectral_match(pair, matched):
+    saved = EQSettings.load(matched[1])
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    r, ref_rate = sf.read(str(pair[1]), always_2d=True)
+    direct = spectral_match(resample(x.mean(axis=1), rate, 44100), r.mean(axis=1), 44100)
+    grid = fit_grid_hz(44100)  # compare responses: a band with little effect may settle anywhere
+    difference = saved.response_db(grid, 44100) - direct.response_db(grid, 44100)
+    assert np.abs(difference - difference.mean()).max() < 0.5
+    assert "Low shelf" in matched[3] and "wrote" in matched[3]  # table on stderr when stdout carries the chain
+
+
+def test_json_reapplies_bit_for_bit(pair, matched, tmp_path, capsys):
+    again = tmp_path / "again.wav"
+    assert run_cli(capsys, "apply", matched[1], pair[0], "-o", again)[0] == 0
+    assert again.read_bytes() == matched[0].read_bytes()
+
+
+def test_ffmpeg_chain_matches_our_output(pair, matched, ffmpeg):
+    chain = matched[2].strip()
+    assert chain.count("\n") == 0 and chain.startswith("lowshelf=")
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    ours = sf.read(str(matched[0]), always_2d=True)[0].T
+    for channel in range(x.shape[1]):
+        theirs = np.asarray(ffmpeg(x[:, channel], rate, chain)).reshape(-1)  # mono in, mono out
+        error_db = 20 * np.log10(np.abs(theirs - ours[channel]).max() / np.abs(ours[channel]).max())
+        assert error_db < -60, f"channel {channel}: ffmpeg differs by {error_db:.1f} dB"
+
+
+def test_pedalboard_code_matches_our_output(pair, tmp_path, capsys, settings_json):
+    out = tmp_path / "o.wav"
+    code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", out, "--mode", "spectral",
+                                   "--print", "pedalboard", "--amount", "0.7")
+    assert code == 0, stderr
+    namespace: dict = {}
+    exec(stdout, namespace)  # the printed code is a complete program
+    x, rate = sf.read(str(pair[0]), always_2d=True, dtype="float32")
+    theirs = namespace["board"](x.T, rate)
+    ours = sf.read(str(out), always_2d=True)[0].T
+    error_db = 20 * np.log10(np.abs(theirs - ours).max() / np.abs(ours).max())
+    assert error_db < -60, f"pedalboard differs by {error_db:.1f} dB"
+
+
+# --- info -----------------------------------------------------------------------------------------
+def test_info_against_soundfile_and_pyloudnorm(pair, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "BLOCK_FRAMES", 9973)
+    code, stdout, _ = run_cli(capsys, "info", pair[0])
+    assert code == 0
+    x, rate = sf.read(str(pair[0]))
+    fields = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in stdout.splitlines())
+    assert fields["sample rate"].strip() == "48000 Hz" and fields["channels"].strip() == "2"
+    assert fields["duration"].strip() == f"{len(x) / rate:.3f} s" and fields["subtype"].strip() == "FLOAT (WAV)"
+    assert fields["sample peak"].strip() == f"{20 * np.log10(np.abs(x).max()):.1f} dBFS"
+    expected = pyloudnorm.Meter(rate).integrated_loudness(x)
+    measured, _ = cli.stream_loudness(cli.open_source(pair[0], check=False))
+    assert measured == pytest.approx(expected, abs=0.01)
+    assert fields["loudness"].strip() == f"{measured:.1f} LUFS"
+
+
+def test_info_reports_errors_too(tmp_path, capsys, speech_like):
+    bad = _bad_files(tmp_path, speech_like)
+    _expect(capsys, "not_audio", "info", bad["not_audio"])
+    _expect(capsys, "nonfinite", "info", bad["nonfinite"])
+
+
+# --- the installed console script -------------------------------------------------------------------
+def test_console_script(pair, tmp_path, settings_json):
+    if not EQLIB_SCRIPT.exists():
+        pytest.skip(f"console script not installed at {EQLIB_SCRIPT} (pip install -e .)")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ok = subprocess.run([str(EQLIB_SCRIPT), "apply", str(settings_json), str(pair[0]), "-o", str(tmp_path / "o.wav")],
+                        capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "wrote" in ok.stdout and (tmp_path / "o.wav").exists()
+    bad = subprocess.run([str(EQLIB_SCRIPT), "info", str(tmp_path / "missing.wav")], capture_output=True, text=True,
+                         env=env)
+    assert bad.returncode == cli.EXIT_CODES["missing"][0]
+    assert bad.stderr.startswith("eqlib: error: ") and bad.stderr.count("\n") == 1
