@@ -266,9 +266,10 @@ def _cache_key(name: str, num_pairs: int, seed: int, duration_s: float, source: 
         else [Path(__file__).resolve().parent / "data"]
     files = sorted((str(p.relative_to(r.parent)), p.stat().st_size) for r in roots for p in r.rglob("*")
                    if p.suffix.lower() in (".wav", ".flac"))
-    synth = _synth_module()
+    synth = _synth_module() if name == "cross-chain" else None
+    synth_code = hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest() if synth is not None else None
     key = {"format": FORMAT, "name": name, "num_pairs": num_pairs, "seed": seed, "duration_s": duration_s,
-           "source": source, "files": files, "synth": synth is not None and name == "cross-chain"}
+           "source": source, "files": files, "synth": synth_code}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
 
 
