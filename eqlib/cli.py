@@ -58,7 +58,7 @@ from eqlib.eq import EQSettings
 
 ANALYSIS_RATE = 44100  # Hz; the spectral mode's rate when no model is loaded (the model's rate otherwise)
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
-LONG_FILE_S = 120.0  # longer files feed the model's latent accumulator instead of one in-memory array
+LONG_FILE_S = 120.0  # files longer than this show progress bars
 MIN_DURATION_S, MIN_SAMPLE_RATE, MAX_CHANNELS = 0.5, 16000, 2
 MAX_BAND_FRACTION = 0.45  # bands are clamped to this fraction of the file's sample rate
 NORMALIZE_PEAK_DBFS = -1.0
@@ -397,51 +397,63 @@ def _report_output(out: Path, src: Source, subtype: str, peak_db: float, stream:
 
 
 # --- commands -------------------------------------------------------------------------------------
+class Rechunker:
+    """Buffer a stream of mono blocks and pass it on in chunks of exactly ``step`` samples (the last shorter)."""
+
+    def __init__(self, step: int, sink: Callable[[np.ndarray], None]) -> None:
+        self.step, self.sink = step, sink
+        self._parts: list[np.ndarray] = []
+        self._size = 0
+
+    def add(self, block: np.ndarray) -> None:
+        self._parts.append(block)
+        self._size += len(block)
+        if self._size >= self.step:
+            buf = np.concatenate(self._parts)
+            cut = len(buf) - len(buf) % self.step
+            for start in range(0, cut, self.step):
+                self.sink(buf[start:start + self.step])
+            self._parts, self._size = [buf[cut:]], len(buf) - cut
+
+    def flush(self) -> None:
+        if self._size:
+            self.sink(np.concatenate(self._parts))
+        self._parts, self._size = [], 0
+
+
 def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSettings:
-    """The EQ for ``args.mode``: the network's prediction, a spectral fit, or the fit started at the prediction."""
+    """The EQ for ``args.mode``: the network's prediction, a spectral fit, or the fit started at the prediction.
+
+    Both files are streamed once; the model's latent accumulator gets the same ``inference.BLOCK_S``
+    blocks as ``Predictor.predict`` on the whole array, so the prediction is the same, in bounded memory.
+    """
     from eqlib import spectral_fit
 
-    predictor = None
-    if args.mode in ("oneshot", "hybrid"):
-        predictor = _load_predictor(args.model, args.weights)
+    predictor = _load_predictor(args.model, args.weights) if args.mode in ("oneshot", "hybrid") else None
     rate = predictor.sample_rate if predictor is not None else ANALYSIS_RATE
-    spectra, inputs = [], []
+    spectra, latents = [], []
     for src, label in zip(sources, ("input", "reference")):
-        sinks = []
+        sinks, finish = [], []
         if args.mode in ("spectral", "hybrid"):
             num_samples = int(src.frames * rate / src.sample_rate)  # length after resampling (±1)
             welch = WelchAccumulator(rate, spectral_fit.match_n_fft(rate, num_samples))
             sinks.append(welch.add)
+            finish.append(lambda w=welch: spectra.append(
+                spectral_fit.band_levels_db(*w.spectrum_db(), spectral_fit.fit_grid_hz(rate), SMOOTHING_FRACTION)))
         if predictor is not None:
-            if src.duration_s > LONG_FILE_S:
-                acc = predictor.latent_accumulator()
-                sinks.append(acc.add)
-            else:
-                chunks: list[np.ndarray] = []
-                sinks.append(chunks.append)
+            from eqlib.inference import BLOCK_S
+
+            acc = predictor.latent_accumulator()
+            chunker = Rechunker(int(BLOCK_S * rate), acc.add)
+            sinks.append(chunker.add)
+            finish.append(lambda c=chunker, a=acc: (c.flush(), latents.append(a.latent())))
         analyse(src, rate, sinks, label)
-        if args.mode in ("spectral", "hybrid"):
-            spectra.append(spectral_fit.band_levels_db(*welch.spectrum_db(), spectral_fit.fit_grid_hz(rate),
-                                                       SMOOTHING_FRACTION))
-        if predictor is not None:
-            inputs.append(acc.latent() if src.duration_s > LONG_FILE_S else np.concatenate(chunks))
-    prediction = None
-    if predictor is not None:
-        long_pair = any(s.duration_s > LONG_FILE_S for s in sources)
-        if long_pair:
-            latents = [x if s.duration_s > LONG_FILE_S else _latent_of(predictor, x) for s, x in zip(sources, inputs)]
-            prediction = predictor.predict_from_latents(*latents)
-        else:
-            prediction = predictor.predict(*inputs)
-        if args.mode == "oneshot":
-            return prediction
+        for step in finish:
+            step()
+    prediction = predictor.predict_from_latents(*latents) if predictor is not None else None
+    if args.mode == "oneshot":
+        return prediction
     return _fit_spectra(spectra[0], spectra[1], rate, prediction)
-
-
-def _latent_of(predictor, mono: np.ndarray):
-    acc = predictor.latent_accumulator()
-    acc.add(mono)
-    return acc.latent()
 
 
 def _fit_spectra(input_db: np.ndarray, reference_db: np.ndarray, rate: int, init: EQSettings | None) -> EQSettings:

@@ -15,6 +15,7 @@ import pyloudnorm
 import pytest
 import scipy.signal
 import soundfile as sf
+import torch
 
 from eqlib import cli
 from eqlib.audio import resample
@@ -147,7 +148,6 @@ def test_weights_file_missing(pair, capsys, tmp_path):
 
 
 def test_weights_file_not_a_checkpoint(pair, capsys, tmp_path):
-    pytest.importorskip("eqlib.inference", reason="eqlib.inference (model loading) not in this checkout yet")
     fake = tmp_path / "fake.pt"
     fake.write_text("not a checkpoint")
     _expect(capsys, "weights", "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", fake)
@@ -325,6 +325,43 @@ def test_pedalboard_code_matches_our_output(pair, tmp_path, capsys, settings_jso
     ours = sf.read(str(out), always_2d=True)[0].T
     error_db = 20 * np.log10(np.abs(theirs - ours).max() / np.abs(ours).max())
     assert error_db < -60, f"pedalboard differs by {error_db:.1f} dB"
+
+
+# --- oneshot and hybrid: the model, streamed ------------------------------------------------------
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    """A seeded, untrained proposed_db checkpoint (the CLI's plumbing does not depend on training)."""
+    from eqlib.checkpoint import save_checkpoint
+    from eqlib.models import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, build_model("proposed_db"))
+    return path
+
+
+def test_oneshot_equals_predictor_on_whole_arrays(pair, weights, tmp_path, capsys, monkeypatch):
+    from eqlib import inference
+
+    monkeypatch.setattr(cli, "BLOCK_FRAMES", 20011)  # file blocks do not line up with the model's blocks
+    monkeypatch.setattr(inference, "BLOCK_S", 1.0)  # several model blocks in a 3-s file
+    js = tmp_path / "one.json"
+    code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", weights,
+                                   "--json", js)
+    assert code == 0, stderr
+    predictor = inference.load_predictor(weights=weights)
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    r, _ = sf.read(str(pair[1]), always_2d=True)
+    direct = predictor.predict(resample(x.mean(axis=1), rate, 44100), r.mean(axis=1))
+    np.testing.assert_allclose(EQSettings.load(js).params, direct.params, rtol=1e-4)
+
+
+def test_hybrid_runs_and_stays_in_range(pair, weights, tmp_path, capsys):
+    js = tmp_path / "hybrid.json"
+    code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", weights,
+                                   "--mode", "hybrid", "--json", js)
+    assert code == 0, stderr
+    EQSettings.load(js)  # validates every knob against its range
 
 
 # --- info -----------------------------------------------------------------------------------------
