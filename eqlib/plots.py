@@ -86,11 +86,14 @@ def plot_cascade(ideal: EQSettings, predicted: EQSettings | None = None, ax: plt
     return ax
 
 
-def save_figure(fig: plt.Figure, name: str, formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Save ``fig`` as ``figures/<name>.<fmt>`` for each format (deterministic metadata); return the paths."""
+def save_figure(fig: plt.Figure, name: str, formats: tuple[str, ...] = ("png",),
+                directory: Path | None = None) -> list[Path]:
+    """Save ``fig`` as ``<directory>/<name>.<fmt>`` (default ``figures/``) for each format, with
+    deterministic metadata; return the paths."""
     paths = []
+    directory = figures_dir() if directory is None else Path(directory)
     for fmt in formats:
-        path = figures_dir() / f"{name}.{fmt}"
+        path = directory / f"{name}.{fmt}"
         metadata = {"Software": None} if fmt == "png" else ({"Date": None} if fmt in ("svg", "pdf") else None)
         if fmt == "pdf":
             metadata.update({"Creator": None, "Producer": None, "CreationDate": None})
@@ -146,4 +149,165 @@ def plot_spectrogram(samples: np.ndarray, sample_rate: int, ax: plt.Axes | None 
     ax.set_ylabel("frequency (Hz)")
     ax.figure.colorbar(mesh, ax=ax, label="power (dB)")
     ax.grid(False)
+    return ax
+
+
+def plot_latent(vector: np.ndarray, ax: plt.Axes | None = None, title: str | None = None,
+                colour: str = "#1f77b4") -> plt.Axes:
+    """A latent vector ``(dim,)`` as a stem-like strip: one vertical line per element (value vs index)."""
+    ax = ax or plt.gca()
+    v = np.asarray(vector, dtype=np.float64).ravel()
+    ax.vlines(np.arange(len(v)), 0.0, v, color=colour, lw=0.6)
+    ax.axhline(0.0, color="0.3", lw=0.6)
+    ax.set_xlim(-0.5, len(v) - 0.5)
+    ax.set_xlabel("latent element")
+    ax.set_ylabel("value")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_error_distribution(errors: dict[str, np.ndarray], ax: plt.Axes | None = None,
+                            label: str = "response error (dB)") -> plt.Axes:
+    """One box (median, quartiles, 1.5 IQR whiskers) plus the individual points per system, side by side."""
+    ax = ax or plt.gca()
+    names = list(errors)
+    values = [np.asarray(errors[n], dtype=np.float64).ravel() for n in names]
+    ax.boxplot(values, orientation="horizontal", widths=0.6, showfliers=False, medianprops=dict(color="#d62728", lw=1.8))
+    jitter = np.random.default_rng(0)  # fixed jitter: identical pictures on every run
+    for i, v in enumerate(values, start=1):
+        ax.scatter(v, i + jitter.uniform(-0.18, 0.18, len(v)), s=6, color="0.25", alpha=0.45, lw=0)
+    ax.set_yticks(range(1, len(names) + 1), names)
+    ax.invert_yaxis()
+    ax.set_xlabel(label)
+    return ax
+
+
+def plot_long_term_spectra(recordings: dict[str, np.ndarray], sample_rate: int, ax: plt.Axes | None = None,
+                           fraction: float = 6.0, styles: dict[str, dict] | None = None) -> plt.Axes:
+    """Long-term spectra (1/``fraction``-octave smoothed, dB) of mono recordings ``(time,)``, one curve each.
+
+    Levels are relative: each curve is shifted so its mean over 100 Hz–10 kHz is 0 dB, which shows the
+    spectral shape (the EQ style) independent of loudness.
+    """
+    from eqlib.spectral_fit import smoothed_spectrum_db
+
+    ax = ax or plt.gca()
+    for label, audio in recordings.items():
+        grid, level = smoothed_spectrum_db(audio, sample_rate, fraction)
+        band = (grid >= 100.0) & (grid <= 10000.0)
+        ax.plot(grid, level - level[band].mean(), label=label, **(styles or {}).get(label, {}))
+    format_freq_axis(ax)
+    ax.set_ylabel("relative level (dB)")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_parameter_histograms(params: np.ndarray, spec=None, axes: np.ndarray | None = None,
+                              bins: int = 30) -> np.ndarray:
+    """Histograms of physical EQ parameters ``(draws, bands, 3)``: one row per band, one column per knob.
+
+    Frequency and Q (the spec's log-scale knobs) get log-spaced bins on a log x axis, so a
+    log-uniform draw looks flat. ``spec`` defaults to ``eqlib.eq.DEFAULT_EQ``.
+    """
+    from eqlib.eq import DEFAULT_EQ
+
+    spec = spec or DEFAULT_EQ
+    params = np.asarray(params, dtype=np.float64).reshape(-1, spec.num_bands, 3)
+    if axes is None:
+        _, axes = plt.subplots(spec.num_bands, 3, figsize=(10, 2.1 * spec.num_bands), constrained_layout=True)
+    axes = np.asarray(axes).reshape(spec.num_bands, 3)
+    for i, band in enumerate(spec.bands):
+        for j, knob in enumerate(band.params):
+            ax = axes[i, j]
+            edges = (np.geomspace(knob.minimum, knob.maximum, bins + 1) if knob.log_scale
+                     else np.linspace(knob.minimum, knob.maximum, bins + 1))
+            ax.hist(params[:, i, j], bins=edges, color=BAND_COLOURS[i % len(BAND_COLOURS)], alpha=0.8)
+            if knob.log_scale:
+                ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"))
+                ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlabel(knob.label)
+            ax.set_ylabel("draws" if j == 0 else "")
+            ax.set_title(f"{band.label} · {knob.name}", fontsize="small")
+    return axes
+
+
+def plot_third_octave_ltas(centres_hz: np.ndarray, levels_db: dict[str, np.ndarray], ax: plt.Axes | None = None,
+                           styles: dict[str, dict] | None = None) -> plt.Axes:
+    """One-third-octave long-term spectra, each shifted to a 0 dB mean over its bands (spectral shape only).
+
+    Args:
+        centres_hz: band centres in Hz ``(bands,)``.
+        levels_db: label → band levels in dB, ``(bands,)`` for one curve or ``(items, bands)`` for many
+            (drawn as the mean with a 10–90 % band, each item shifted alone).
+        styles: optional matplotlib keyword arguments per label.
+    """
+    ax = ax or plt.gca()
+    for label, levels in levels_db.items():
+        rel = np.atleast_2d(np.asarray(levels, dtype=np.float64))
+        rel = rel - rel.mean(axis=1, keepdims=True)
+        line, = ax.plot(centres_hz, rel.mean(axis=0), marker="o", ms=3,
+                        label=label if len(rel) == 1 else f"{label} (mean of {len(rel)})", **(styles or {}).get(label, {}))
+        if len(rel) > 1:
+            lo, hi = np.percentile(rel, [10, 90], axis=0)
+            ax.fill_between(centres_hz, lo, hi, color=line.get_color(), alpha=0.2, lw=0, label=f"{label} 10–90 %")
+    format_freq_axis(ax)
+    ax.set_ylabel("one-third-octave band level re mean (dB)")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_power_spectrogram(power: np.ndarray, sample_rate: int, hop_length: int, ax: plt.Axes | None = None,
+                           db_range: tuple[float, float] = (-110.0, -20.0), colorbar: bool = True) -> plt.Axes:
+    """An STFT power spectrogram ``(bins, frames)`` (linear power, e.g. a training pair) in dB on a log-Hz axis."""
+    ax = ax or plt.gca()
+    power = np.asarray(power, dtype=np.float64)
+    freqs_hz = np.linspace(0.0, sample_rate / 2, power.shape[0])
+    times_s = np.arange(power.shape[1]) * hop_length / sample_rate
+    keep = freqs_hz >= FREQ_MIN_HZ
+    mesh = ax.pcolormesh(times_s, freqs_hz[keep], 10 * np.log10(power[keep] + 1e-20), shading="auto", cmap="magma",
+                         vmin=db_range[0], vmax=db_range[1], rasterized=True)
+    ax.set_yscale("log")
+    ax.set_ylim(FREQ_MIN_HZ, min(FREQ_MAX_HZ, sample_rate / 2))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda f, _: f"{f / 1000:g}k" if f >= 1000 else f"{f:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="power (dB)")
+    ax.grid(False)
+    return ax
+
+
+def read_metrics_csv(path: str | Path) -> dict[str, np.ndarray]:
+    """A training log ``metrics.csv`` (``eqlib.train``) as column name → float array (empty cells → NaN)."""
+    import csv
+
+    with Path(path).open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise ValueError(f"{path}: no rows in training log")
+    return {k: np.array([float(r[k]) if r.get(k) not in (None, "") else np.nan for r in rows]) for k in rows[0]}
+
+
+def plot_training_curves(metrics_by_model: dict[str, dict | str | Path], ax: plt.Axes | None = None,
+                         metric: str = "response_db") -> plt.Axes:
+    """Training (dashed) and validation (solid) curves of ``train_<metric>`` / ``val_<metric>`` against step.
+
+    Args:
+        metrics_by_model: model name → a ``metrics.csv`` path or a dict of columns (``step`` and the metrics).
+        metric: column suffix; ``"response_db"`` is the mean absolute response error in dB.
+    """
+    ax = ax or plt.gca()
+    for i, (name, log) in enumerate(metrics_by_model.items()):
+        cols = read_metrics_csv(log) if isinstance(log, (str, Path)) else {k: np.asarray(v, float) for k, v in log.items()}
+        colour = f"C{i}"
+        if f"train_{metric}" in cols:
+            ax.plot(cols["step"], cols[f"train_{metric}"], color=colour, ls="--", lw=1.2, label=f"{name} train")
+        if f"val_{metric}" in cols:
+            ax.plot(cols["step"], cols[f"val_{metric}"], color=colour, lw=2.0, marker="o", ms=3, label=f"{name} validation")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("response error (dB)" if metric == "response_db" else metric)
+    ax.legend(loc="best", fontsize="small")
     return ax
