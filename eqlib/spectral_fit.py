@@ -156,6 +156,10 @@ def fit_eq_to_target(target_db: np.ndarray, freqs_hz: np.ndarray, sample_rate: f
     if target.ndim != 1 or target.shape != freqs.shape or target.numel() < 2:
         raise ValueError(f"target_db and freqs_hz must be matching 1-D arrays, got {tuple(target.shape)} "
                          f"and {tuple(freqs.shape)}")
+    top_hz = float(spec.maximum[:, 1].max())
+    if top_hz >= sample_rate / 2:
+        raise ValueError(f"the EQ's frequency ranges reach {top_hz:g} Hz, not below Nyquist at {sample_rate:g} Hz; "
+                         f"resample to above {2 * top_hz:g} Hz first")
     if not bool(torch.isfinite(target).all()):
         raise ValueError("target_db contains NaN or infinite values")
     if prior_weight < 0 or (prior_weight > 0 and init is None):

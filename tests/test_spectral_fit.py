@@ -105,6 +105,7 @@ def test_smoothed_spectrum_shapes():
     (lambda: fit_eq_to_target(np.zeros(5), np.ones(4), SR), "matching 1-D"),
     (lambda: fit_eq_to_target(np.zeros(4), np.geomspace(20, 2e4, 4), SR, prior_weight=1.0), "needs an init"),
     (lambda: spectral_match(np.zeros(SR), np.zeros(SR), SR), "no audible content"),
+    (lambda: fit_eq_to_target(np.zeros(4), np.geomspace(20, 7000, 4), 16000), "resample to above 32000 Hz"),
 ])
 def test_bad_input_raises_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
