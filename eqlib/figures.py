@@ -34,7 +34,7 @@ from eqlib.examples import list_examples, load_example
 from eqlib.inference import Predictor, load_predictor
 from eqlib.latents import collect_latents, latent_summary, pca_2d, pick_good_and_poor
 from eqlib.metrics import mean_ci95, response_error_db
-from eqlib.models import MODEL_NAMES
+from eqlib.models import MODEL_NAMES, build_model
 from eqlib.plots import (BAND_COLOURS, plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
 from eqlib.runtime import figures_dir, is_quick, repo_root
@@ -77,6 +77,20 @@ def load_predictors(weights: Mapping[str, str | Path] | None = None,
         raise CheckpointError(f"weights not found: {', '.join(missing)} (train and ship them: python -m eqlib.train, "
                               f"python -m eqlib.ship)")
     return {n: load_predictor(n, p) for n, p in paths.items()}
+
+
+def notebook_predictors(weights: Mapping[str, str | Path] | None = None) -> dict[str, Predictor]:
+    """:func:`load_predictors`; in quick mode only, missing weights give a printed warning and untrained
+    (seeded) models instead, so a fresh clone's notebooks still run end to end. Full mode raises."""
+    try:
+        return load_predictors(weights)
+    except CheckpointError as err:
+        if not is_quick():
+            raise
+        print(f"WARNING: {err}\nQuick mode continues with UNTRAINED models: the pictures show the pipeline, "
+              "not results.")
+        torch.manual_seed(0)
+        return {name: Predictor(build_model(name)) for name in MODEL_NAMES}
 
 
 def predict_pairs(predictor: Predictor | Callable[[np.ndarray, np.ndarray], EQSettings], pairs: Sequence[EvalPair],
@@ -240,11 +254,16 @@ def music_pairs_other_lengths(lengths_s: Sequence[tuple[float, float]] = ((6.0, 
 
 def audio_example_html(title: str, recordings: Mapping[str, np.ndarray], settings: Mapping[str, EQSettings],
                        sample_rate: int = SAMPLE_RATE) -> str:
-    """One HTML row for a notebook: audio players (``recordings``) and EQ tables (``settings``) side by side."""
+    """One HTML row for a notebook: audio players (``recordings``) and EQ tables (``settings``) side by side.
+
+    All recordings of a row share one scale (only lowered if a peak exceeds full scale), so their levels compare.
+    """
     from IPython.display import Audio
 
-    players = "".join(f"<td><b>{k}</b><br>{Audio(v, rate=sample_rate, normalize=True)._repr_html_()}</td>"
-                      for k, v in recordings.items())
+    peak = max(float(np.max(np.abs(v))) for v in recordings.values())
+    scale = 1.0 / peak if peak > 1.0 else 1.0
+    players = "".join(f"<td><b>{k}</b><br>{Audio(np.asarray(v) * scale, rate=sample_rate, normalize=False)._repr_html_()}"
+                      "</td>" for k, v in recordings.items())
     tables = "".join(f"<td><b>{k}</b>{s._repr_html_()}</td>" for k, s in settings.items())
     return f"<h4>{title}</h4><table><tr>{players}</tr></table><table><tr>{tables}</tr></table>"
 
@@ -344,7 +363,7 @@ def _results_md(out: Path, written: list[Path]) -> None:
 
 
 def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path] | None = None,
-             spectral: bool = True) -> list[Path]:
+             spectral: bool = True, predictors: Mapping[str, Predictor] | None = None) -> list[Path]:
     """Regenerate every figure and table; return the files written.
 
     Args:
@@ -352,13 +371,14 @@ def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path
             overwrites the committed figures).
         weights: model name → checkpoint (default: the shipped weights).
         spectral: include the (slow, cached) spectral match-EQ baseline in the error distribution.
+        predictors: already loaded models (name → :class:`Predictor`), instead of ``weights``.
     """
     matplotlib.use("Agg", force=False)
     out = Path(out_dir) if out_dir is not None else (repo_root() / "cache" / "figures-quick" if is_quick()
                                                       else figures_dir())
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    predictors = load_predictors(weights)
+    predictors = dict(predictors) if predictors is not None else load_predictors(weights)
     pairs = test_pairs()
     steps = tqdm(total=5, desc="figures", unit="group")
 
