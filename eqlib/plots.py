@@ -210,6 +210,8 @@ def plot_parameter_histograms(params: np.ndarray, spec=None, axes: np.ndarray | 
     Frequency and Q (the spec's log-scale knobs) get log-spaced bins on a log x axis, so a
     log-uniform draw looks flat. ``spec`` defaults to ``eqlib.eq.DEFAULT_EQ``.
     """
+    from matplotlib.ticker import LogLocator
+
     from eqlib.eq import DEFAULT_EQ
 
     spec = spec or DEFAULT_EQ
@@ -225,6 +227,7 @@ def plot_parameter_histograms(params: np.ndarray, spec=None, axes: np.ndarray | 
             ax.hist(params[:, i, j], bins=edges, color=BAND_COLOURS[i % len(BAND_COLOURS)], alpha=0.8)
             if knob.log_scale:
                 ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"))
                 ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlabel(knob.label)
