@@ -8,7 +8,8 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
 - ``04_error_distribution.png`` + ``04_errors.md``: response error over the held-out speech test set;
 - ``05_application_cases.png``: harsh sibilance / muddy bass, both directions, long-term spectra;
 - ``05_music_pair<k>.png``: responses on music (never trained on);
-- ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents.
+- ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
+- ``results.md``: ``eqlib.evaluate``'s table (identity and the three models on every evaluation set).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ PROBLEMS = {  # the application cases: +9 dB where speech goes wrong (Hz, Q)
     "muddy bass": EQSettings([[9, 250, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]),
 }
 DIRECTIONS = ("reference has it", "input has it")
+EVALUATE_SYSTEMS = ("identity", *MODEL_NAMES)  # results.md
 APPLICATION_SPEECH = ("speech-p351-f", "speech-p363-m")  # committed examples: input speaker, reference speaker
 
 
@@ -352,14 +354,16 @@ def _write_text(path: Path, text: str, written: list[Path]) -> None:
 
 
 def _results_md(out: Path, written: list[Path]) -> None:
-    """``results.md`` from ``eqlib.evaluate`` when that module offers a writer for it."""
-    try:
-        from eqlib import evaluate
-    except ImportError:
-        return
-    writer = getattr(evaluate, "write_results", None)
-    if writer is not None:
-        written.append(Path(writer(out / "results.md")))
+    """``results.md`` by ``eqlib.evaluate`` (identity and the three shipped models on every evaluation set; only
+    the test set in quick mode). The slow spectral baseline is left to ``python -m eqlib.evaluate``; on the
+    test set it is in ``04_errors.md``."""
+    from eqlib import evaluate
+    from eqlib.evalsets import EVAL_SETS
+
+    path = out / "results.md"
+    evaluate.main(["--systems", *EVALUATE_SYSTEMS, "--sets", *([TEST_SET] if is_quick() else EVAL_SETS),
+                   "--out", str(path)])
+    written.append(path)
 
 
 def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path] | None = None,
@@ -409,7 +413,8 @@ def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path
     _write_text(out / "06_latent_statistics.md", latent_statistics_table(latents, params), written)
     steps.update()
 
-    _results_md(out, written)
+    if weights is None and all(default_weights(n).is_file() for n in MODEL_NAMES):  # evaluate loads the shipped ones
+        _results_md(out, written)
     steps.update(2)
     steps.close()
     return written
