@@ -479,7 +479,8 @@ def _load_predictor(model: str, weights: str | None):
     try:
         return inference.load_predictor(model, weights, device="cpu")
     except inference.CheckpointError as err:
-        raise CLIError(str(err).splitlines()[0], "weights") from err
+        hint = "" if weights is not None else " (pass --weights FILE, or --mode spectral, which needs no weights)"
+        raise CLIError(str(err).splitlines()[0] + hint, "weights") from err
 
 
 def cmd_match(args: argparse.Namespace) -> None:
