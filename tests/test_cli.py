@@ -356,12 +356,21 @@ def test_oneshot_equals_predictor_on_whole_arrays(pair, weights, tmp_path, capsy
     np.testing.assert_allclose(EQSettings.load(js).params, direct.params, rtol=1e-4)
 
 
-def test_hybrid_runs_and_stays_in_range(pair, weights, tmp_path, capsys):
+def test_hybrid_equals_library_fit_from_prediction(pair, weights, tmp_path, capsys):
+    from eqlib import inference
+
     js = tmp_path / "hybrid.json"
     code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", weights,
                                    "--mode", "hybrid", "--json", js)
     assert code == 0, stderr
-    EQSettings.load(js)  # validates every knob against its range
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    r, _ = sf.read(str(pair[1]), always_2d=True)
+    x44, r44 = resample(x.mean(axis=1), rate, 44100), r.mean(axis=1)
+    prediction = inference.load_predictor(weights=weights).predict(x44, r44)
+    direct = spectral_match(x44, r44, 44100, init=prediction, prior_weight=cli.HYBRID_PRIOR_WEIGHT)
+    grid = fit_grid_hz(44100)
+    difference = EQSettings.load(js).response_db(grid, 44100) - direct.response_db(grid, 44100)
+    assert np.abs(difference - difference.mean()).max() < 0.5
 
 
 # --- info -----------------------------------------------------------------------------------------
