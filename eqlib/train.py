@@ -122,6 +122,18 @@ def lr_at(step: int, config: TrainConfig) -> float:
     return config.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+def source_version() -> str:
+    """``git describe --always --dirty`` of the checkout the run uses, or ``"unknown"`` outside git."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                             cwd=Path(__file__).resolve().parent, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
 def _append_csv(path: Path, row: dict) -> None:
     new = not path.exists()
     with path.open("a", newline="") as f:
@@ -154,7 +166,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     out_dir = Path(out_dir)
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
-        print(f"eqlib.train on {device} × {world}: " + json.dumps(asdict(config)))
+        print(f"eqlib.train on {device} × {world}, source {source_version()}: " + json.dumps(asdict(config)))
 
     torch.manual_seed(config.seed)
     model = build_model(config.model).to(device)
@@ -182,6 +194,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         net = torch.compile(net)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
+    version = source_version()
     model.train()
     bar = tqdm(total=config.steps, initial=step, desc=config.model, disable=not progress or rank != 0)
     started, running = time.time(), []
@@ -212,7 +225,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
                 _append_csv(out_dir / "metrics.csv", row)
                 bar.set_postfix(val_db=f"{metrics['val_response_db']:.2f}", best=f"{best['val_response_db']:.2f}")
                 extra = dict(train_config=asdict(config), step=step, metrics=metrics, best_metrics=best,
-                             bad_evals=bad_evals)
+                             bad_evals=bad_evals, source=version)
                 if improved:
                     save_checkpoint(out_dir / "best.pt", model, **extra)
                 save_checkpoint(out_dir / "last.pt", model, optimizer=optimiser.state_dict(), **extra)
