@@ -52,8 +52,10 @@ _VOWELS: dict[str, tuple[float, float, float]] = {
 }
 _DIPHTHONGS: dict[str, tuple[str, str]] = {"ay": ("aa", "iy"), "aw": ("aa", "uw"), "ey": ("eh", "iy"),
                                            "ow": ("ao", "uw"), "oy": ("ao", "iy")}
-_STRESSED = list(_VOWELS)[:10] + list(_DIPHTHONGS)
-_UNSTRESSED = ["ax", "ax", "ax", "ih", "ih", "ah", "er", "iy"]
+# Relative frequencies of stressed and unstressed vowels, roughly those of English text.
+_STRESSED = {"ih": 15, "iy": 10, "eh": 10, "ae": 10, "ah": 10, "aa": 6, "ao": 5, "uh": 2, "uw": 5, "er": 5,
+             "ay": 6, "ey": 6, "ow": 5, "aw": 2, "oy": 1}
+_UNSTRESSED = {"ax": 50, "ih": 30, "iy": 10, "er": 10}
 
 # Noise places: index into the speaker's frication/burst spectra.
 _S, _SH, _F, _TH, _B_LAB, _B_ALV, _B_VEL = range(7)
@@ -141,6 +143,7 @@ class Speaker:
     fricative_db: float  # frication level offset
     # recording chain
     highpass_hz: float
+    proximity_db: float  # close-mic low boost below ~200 Hz
     chain_tilt_db_per_oct: float
     chain_peaks: tuple[tuple[float, float, float], ...]  # (freq Hz, gain dB, Q)
     lowpass_hz: float
@@ -158,9 +161,9 @@ class Speaker:
         u = rng.uniform
         voice_class = str(rng.choice(["male", "female", "child"], p=[0.46, 0.46, 0.08]))
         if voice_class == "male":
-            f0, scale, oq = 118 * np.exp(rng.normal(0, 0.14)), u(0.93, 1.07), u(0.5, 0.75)
+            f0, scale, oq = 122 * np.exp(rng.normal(0, 0.18)), u(0.93, 1.07), u(0.5, 0.75)
         elif voice_class == "female":
-            f0, scale, oq = 205 * np.exp(rng.normal(0, 0.12)), u(1.10, 1.24), u(0.6, 0.85)
+            f0, scale, oq = 200 * np.exp(rng.normal(0, 0.15)), u(1.10, 1.24), u(0.6, 0.85)
         else:
             f0, scale, oq = 265 * np.exp(rng.normal(0, 0.10)), u(1.28, 1.42), u(0.6, 0.85)
         breath = u(-32, -14) + (4.0 if voice_class != "male" else 0.0)
@@ -170,13 +173,13 @@ class Speaker:
         reflections = tuple((float(u(0.001, 0.015)), float(u(0.05, 0.35) * rng.choice([-1, 1])))
                             for _ in range(n_refl))
         return Speaker(
-            speaker_id=sid, voice_class=voice_class, f0_hz=float(f0), f0_range_st=float(u(1.5, 5.0)),
+            speaker_id=sid, voice_class=voice_class, f0_hz=float(f0), f0_range_st=float(u(2.0, 7.0)),
             formant_scale=float(scale), formant_jitter=tuple(float(v) for v in np.exp(rng.normal(0, 0.04, 3))),
-            bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(1.6, 3.2)),
-            tilt_corner_hz=float(np.exp(u(np.log(2500), np.log(9000)))), breathiness_db=float(breath),
+            bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(2.5, 4.5)),
+            tilt_corner_hz=float(np.exp(u(np.log(3000), np.log(12000)))), breathiness_db=float(breath),
             jitter=float(u(0.003, 0.015)), shimmer=float(u(0.02, 0.08)), syllable_rate_hz=float(u(3.8, 5.5)),
             sibilant_hz=float(u(5000, 7500) * (1.0 if voice_class == "male" else 1.12)),
-            fricative_db=float(u(-4, 3)), highpass_hz=float(u(20, 70)),
+            fricative_db=float(u(-4, 3)), highpass_hz=float(u(20, 70)), proximity_db=float(u(0.0, 10.0)),
             chain_tilt_db_per_oct=float(u(-1.0, 1.0)), chain_peaks=peaks, lowpass_hz=float(u(14000, 24000)),
             reflections=reflections, rt60_s=float(u(0.08, 0.4)), reverb_db=float(u(-30, -14)),
             noise_floor_db=float(u(-72, -50)), noise_tilt_db_per_oct=float(u(-4.0, 0.0)),
@@ -246,7 +249,7 @@ def _add_consonant(score: _Score, name: str, rng: np.random.Generator, tempo: fl
 
 
 def _add_vowel(score: _Score, rng: np.random.Generator, tempo: float, stressed: bool, accent_st: float) -> None:
-    name = str(rng.choice(_STRESSED)) if stressed else str(rng.choice(_UNSTRESSED))
+    name = _pick(rng, _STRESSED if stressed else _UNSTRESSED)
     dur = (rng.uniform(0.1, 0.2) if stressed else rng.uniform(0.045, 0.085)) * tempo
     start = score.time
     level = 1.0 if stressed else 0.6
@@ -267,7 +270,7 @@ def _compose(speaker: Speaker, duration_s: float, rng: np.random.Generator) -> _
     fric_gain = 10 ** (speaker.fricative_db / 20)
     while score.time < duration_s + 0.1:
         phrase_start = score.time
-        tempo = (4.6 / speaker.syllable_rate_hz) * np.exp(rng.normal(0, 0.08))
+        tempo = (3.6 / speaker.syllable_rate_hz) * np.exp(rng.normal(0, 0.08))
         n_words = int(rng.integers(2, 8))
         for w in range(n_words):
             n_syll = int(rng.choice([1, 2, 3], p=[0.5, 0.35, 0.15]))
@@ -341,7 +344,7 @@ def _tracks(speaker: Speaker, score: _Score, t: np.ndarray, ctrl_dt: float) -> n
         k = np.hanning(n + 2)[1:-1]
         x[:, cols] = convolve1d(x[:, cols], k / k.sum(), axis=0, mode="nearest")
 
-    smooth(slice(_F1, _F3 + 1), 0.045)
+    smooth(slice(_F1, _F3 + 1), 0.07)
     smooth([_NZ, _CLOSE], 0.02)
     smooth(slice(_AV, _AF + 1), 0.006)
     smooth(slice(_PLACE0, _NUM_COLS), 0.012)
@@ -383,9 +386,10 @@ def _static_voiced_log(speaker: Speaker, f: np.ndarray) -> np.ndarray:
 
 
 def _chain_log(speaker: Speaker, f: np.ndarray) -> np.ndarray:
-    """Recording chain magnitude (ln): mic high-pass, smooth tilt, two bells, gentle top roll-off."""
+    """Recording chain magnitude (ln): mic high-pass, proximity boost, smooth tilt, two bells, top roll-off."""
     fx = np.maximum(f, 1.0)
     out = -0.5 * np.log1p((speaker.highpass_hz / fx) ** 4)
+    out += speaker.proximity_db / 20 * np.log(10) / (1 + (fx / 250.0) ** 2)
     out += speaker.chain_tilt_db_per_oct / 20 * np.log(10) * np.log2(fx / 1000.0) / (1 + (300.0 / fx) ** 2)
     for freq, gain_db, q in speaker.chain_peaks:
         out += _log_peak(f, freq, gain_db, q)
@@ -535,7 +539,7 @@ def synthesize(speaker_id: int, duration_s: float, seed: int, sample_rate: int =
     noise = rng.standard_normal((2, n))
     breath = 10 ** (speaker.breathiness_db / 20) * av * (0.35 + flow)
     voiced = av * dflow + (0.25 * ah + breath) * noise[0]
-    fric = af * noise[1] * 2.0
+    fric = af * noise[1] * 2.5
     pad = np.zeros(frame, dtype=np.float32)
     window = np.hanning(frame + 1)[:-1].astype(np.float32)
     v_spec = _stft_frames(np.concatenate([pad, voiced.astype(np.float32), pad]), frame, hop, n_fft, window)
@@ -550,7 +554,7 @@ def synthesize(speaker_id: int, duration_s: float, seed: int, sample_rate: int =
     formants = np.concatenate([p[:, _F1:_F3 + 1], np.full((n_frames, 2), 1.0, np.float32)
                                * np.float32([3400 * scale, 4400 * scale])], axis=1)
     bw = np.float32(speaker.bandwidth_scale) * np.stack(
-        [50 + 0.06 * formants[:, 0], 60 + 0.025 * formants[:, 1], 90 + 0.025 * formants[:, 2],
+        [60 + 0.08 * formants[:, 0], 60 + 0.03 * formants[:, 1], 120 + 0.03 * formants[:, 2],
          np.full(n_frames, 250.0), np.full(n_frames, 300.0)], axis=1).astype(np.float32)
     static = (_static_voiced_log(speaker, f) + _chain_log(speaker, f)).astype(np.float32)
     log_v = np.broadcast_to(static, (n_frames, f.size)).copy()
