@@ -175,7 +175,7 @@ class Speaker:
         return Speaker(
             speaker_id=sid, voice_class=voice_class, f0_hz=float(f0), f0_range_st=float(u(2.0, 7.0)),
             formant_scale=float(scale), formant_jitter=tuple(float(v) for v in np.exp(rng.normal(0, 0.04, 3))),
-            bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(2.5, 4.5)),
+            bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(3.0, 5.0)),
             tilt_corner_hz=float(np.exp(u(np.log(3000), np.log(12000)))), breathiness_db=float(breath),
             jitter=float(u(0.003, 0.015)), shimmer=float(u(0.02, 0.08)), syllable_rate_hz=float(u(3.8, 5.5)),
             sibilant_hz=float(u(5000, 7500) * (1.0 if voice_class == "male" else 1.12)),
