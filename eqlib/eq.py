@@ -164,9 +164,10 @@ class EQSpec:
             for j, spec in enumerate(band.params):
                 v = params[i, j]
                 if not np.isfinite(v) or not (spec.minimum - 1e-9 <= v <= spec.maximum + 1e-9):
+                    unit = f" {spec.unit}" if spec.unit else ""
                     raise ValueError(
-                        f"{band.name}.{spec.name} = {v:g} {spec.unit} is outside its range "
-                        f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}".rstrip()
+                        f"{band.name}.{spec.name} = {v:g}{unit} is outside its range "
+                        f"[{spec.minimum:g}, {spec.maximum:g}]{unit}"
                     )
 
 
@@ -287,7 +288,11 @@ class EQSettings:
         )
 
     def to_pedalboard(self):
-        """A ``pedalboard.Pedalboard`` of JUCE cookbook filters that reproduces :meth:`apply`."""
+        """A ``pedalboard.Pedalboard`` of JUCE cookbook filters that reproduces :meth:`apply`.
+
+        pedalboard filters in float32: the residual against :meth:`apply` is below -80 dB for bands
+        at or above 200 Hz, and can reach about -50 dB for strong bands at 30–100 Hz (see tests).
+        """
         import pedalboard
 
         classes = {"low_shelf": pedalboard.LowShelfFilter, "peak": pedalboard.PeakFilter,
