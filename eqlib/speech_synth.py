@@ -38,6 +38,7 @@ MIN_SAMPLE_RATE: int = 16000
 MAX_DURATION_S: float = 60.0  # frame-wise filtering holds ~10 MB per second in memory
 
 _SPLIT_SEED = 20200504
+_F0_LIMITS_HZ = {"male": (80.0, 180.0), "female": (150.0, 290.0), "child": (200.0, 350.0)}
 _SPEAKER_TAG = 1
 _CONTENT_TAG = 2
 
@@ -166,6 +167,7 @@ class Speaker:
             f0, scale, oq = 200 * np.exp(rng.normal(0, 0.15)), u(1.10, 1.24), u(0.6, 0.85)
         else:
             f0, scale, oq = 265 * np.exp(rng.normal(0, 0.10)), u(1.28, 1.42), u(0.6, 0.85)
+        f0 = float(np.clip(f0, *_F0_LIMITS_HZ[voice_class]))
         breath = u(-32, -14) + (4.0 if voice_class != "male" else 0.0)
         peaks = tuple((float(np.exp(u(np.log(150), np.log(12000)))), float(u(-3, 3)), float(u(0.7, 2.5)))
                       for _ in range(2))
@@ -173,7 +175,7 @@ class Speaker:
         reflections = tuple((float(u(0.001, 0.015)), float(u(0.05, 0.35) * rng.choice([-1, 1])))
                             for _ in range(n_refl))
         return Speaker(
-            speaker_id=sid, voice_class=voice_class, f0_hz=float(f0), f0_range_st=float(u(2.0, 7.0)),
+            speaker_id=sid, voice_class=voice_class, f0_hz=f0, f0_range_st=float(u(2.0, 7.0)),
             formant_scale=float(scale), formant_jitter=tuple(float(v) for v in np.exp(rng.normal(0, 0.04, 3))),
             bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(3.0, 5.0)),
             tilt_corner_hz=float(np.exp(u(np.log(3000), np.log(12000)))), breathiness_db=float(breath),
