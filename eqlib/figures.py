@@ -36,7 +36,7 @@ from eqlib.inference import Predictor, load_predictor
 from eqlib.latents import collect_latents, latent_summary, pca_2d, pick_good_and_poor
 from eqlib.metrics import mean_ci95, response_error_db
 from eqlib.models import MODEL_NAMES, build_model
-from eqlib.plots import (BAND_COLOURS, plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
+from eqlib.plots import (plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
 from eqlib.runtime import figures_dir, is_quick, repo_root
 from eqlib.spectral_fit import spectral_match
@@ -371,15 +371,14 @@ def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path
     """Regenerate every figure and table; return the files written.
 
     Args:
-        out_dir: destination (default ``figures/``; in quick mode ``cache/figures-quick`` so a quick run never
-            overwrites the committed figures).
+        out_dir: destination (default :func:`eqlib.runtime.figures_dir`: ``figures/``, or
+            ``cache/figures-quick`` in quick mode).
         weights: model name → checkpoint (default: the shipped weights).
         spectral: include the (slow, cached) spectral match-EQ baseline in the error distribution.
         predictors: already loaded models (name → :class:`Predictor`), instead of ``weights``.
     """
     matplotlib.use("Agg", force=False)
-    out = Path(out_dir) if out_dir is not None else (repo_root() / "cache" / "figures-quick" if is_quick()
-                                                      else figures_dir())
+    out = Path(out_dir) if out_dir is not None else figures_dir()
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     predictors = dict(predictors) if predictors is not None else load_predictors(weights)

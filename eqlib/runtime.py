@@ -23,9 +23,10 @@ def repo_root() -> Path:
 
 
 def figures_dir() -> Path:
-    """``figures/`` at the repository root (created on demand)."""
-    path = repo_root() / "figures"
-    path.mkdir(exist_ok=True)
+    """Where figures and tables are written (created on demand): ``figures/`` at the repository root,
+    or ``cache/figures-quick/`` in quick mode so that tests and CI never overwrite committed figures."""
+    path = repo_root() / "cache" / "figures-quick" if is_quick() else repo_root() / "figures"
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -26,7 +26,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from eqlib.checkpoint import load_model, read_checkpoint, save_checkpoint
+from eqlib.checkpoint import read_checkpoint, save_checkpoint
 from eqlib.eq import DEFAULT_EQ
 from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, EQNet, build_model
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
