@@ -6,7 +6,7 @@ A source-filter model in the spirit of the Klatt (1980) formant synthesiser, vec
   and speed quotient, a natural f0 contour (phrase declination, pitch accents on stressed syllables,
   final fall or rise, slow drift), per-period jitter and shimmer, and pulsed aspiration (breathiness);
   a separate frication noise with sample-accurate onsets for bursts and fricatives.
-* **Filter** (STFT frames, hop 5.8 ms): a cascade of five formant resonators whose frequencies and
+* **Filter** (23-ms STFT frames, hop 11.6 ms): a cascade of five formant resonators whose frequencies and
   bandwidths move through vowel and consonant targets (Peterson & Barney 1952 male averages, scaled
   by a per-speaker vocal-tract length factor), a nasal pole-zero pair, a closure low-pass for voice
   bars and murmurs, higher-pole correction of a uniform tube and the speaker's glottal spectral tilt;
@@ -93,6 +93,7 @@ _PLACE0 = 8
 _NUM_COLS = _PLACE0 + _NUM_PLACES
 
 _HIGH_POLES = 40
+_NASAL_POLE_HZ = 270.0
 _FRAME_S = 0.0232  # analysis frame (1024 samples at 44.1 kHz)
 
 
@@ -180,7 +181,7 @@ class Speaker:
             bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(3.0, 5.0)),
             tilt_corner_hz=float(np.exp(u(np.log(3000), np.log(12000)))), breathiness_db=float(breath),
             jitter=float(u(0.003, 0.015)), shimmer=float(u(0.02, 0.08)), syllable_rate_hz=float(u(3.8, 5.5)),
-            sibilant_hz=float(u(5000, 7500) * (1.0 if voice_class == "male" else 1.12)),
+            sibilant_hz=float(u(4000, 6300) * (1.0 if voice_class == "male" else 1.12)),
             fricative_db=float(u(-4, 3)), highpass_hz=float(u(20, 70)), proximity_db=float(u(0.0, 10.0)),
             chain_tilt_db_per_oct=float(u(-1.5, 1.5)), chain_peaks=peaks, lowpass_hz=float(u(10000, 24000)),
             reflections=reflections, rt60_s=float(u(0.08, 0.4)), reverb_db=float(u(-30, -14)),
@@ -337,7 +338,8 @@ def _tracks(speaker: Speaker, score: _Score, t: np.ndarray, ctrl_dt: float) -> n
     seg = np.minimum(np.searchsorted(edges, t, side="right"), len(rows) - 1)
     x = rows[seg]
     x[:, _F1:_F3 + 1] *= speaker.formant_scale * np.array(speaker.formant_jitter)
-    x[:, _NZ] = np.where(x[:, _NZ] > 0, x[:, _NZ] * speaker.formant_scale, 0.0)
+    # outside nasals the zero sits on the nasal pole and cancels it; smoothing then sweeps it into place
+    x[:, _NZ] = np.where(x[:, _NZ] > 0, x[:, _NZ], _NASAL_POLE_HZ) * speaker.formant_scale
 
     def smooth(cols: slice | list[int], width_s: float) -> None:
         n = max(int(round(width_s / ctrl_dt)), 1) | 1
@@ -507,6 +509,31 @@ def _check_args(duration_s: float, seed: int, sample_rate: int) -> None:
         raise ValueError(f"sample_rate must be an int between {MIN_SAMPLE_RATE} and 192000 Hz, got {sample_rate!r}")
 
 
+def _voiced_log_envelope(speaker: Speaker, p: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """ln-magnitude of the voiced path per frame ``(frames, bins)`` from frame parameters ``p``.
+
+    Five cascaded formants, the nasal pole-zero pair (cancelling outside nasals, as in Klatt 1980),
+    the closure low-pass of voice bars and murmurs, and the speaker's static tract/tilt/chain terms.
+    """
+    n_frames = p.shape[0]
+    scale = speaker.formant_scale
+    formants = np.concatenate([p[:, _F1:_F3 + 1], np.full((n_frames, 2), 1.0, np.float32)
+                               * np.float32([3400 * scale, 4400 * scale])], axis=1)
+    bw = np.float32(speaker.bandwidth_scale) * np.stack(
+        [60 + 0.08 * formants[:, 0], 60 + 0.03 * formants[:, 1], 120 + 0.03 * formants[:, 2],
+         np.full(n_frames, 250.0), np.full(n_frames, 300.0)], axis=1).astype(np.float32)
+    static = (_static_voiced_log(speaker, f) + _chain_log(speaker, f)).astype(np.float32)
+    log_v = np.broadcast_to(static, (n_frames, f.size)).copy()
+    for i in range(5):
+        log_v += _log_resonance(f, formants[:, i:i + 1], bw[:, i:i + 1])
+    nasal_bw = np.float32(100.0)
+    log_v += _log_resonance(f, np.float32(_NASAL_POLE_HZ * scale), nasal_bw) \
+        - _log_resonance(f, p[:, _NZ:_NZ + 1], nasal_bw)
+    close = p[:, _CLOSE:_CLOSE + 1]
+    log_v += np.log((1 - close) + close / (1 + (f / np.float32(350.0)) ** 2) + 1e-4)
+    return log_v
+
+
 def synthesize(speaker_id: int, duration_s: float, seed: int, sample_rate: int = 44100) -> np.ndarray:
     """Synthesise ``duration_s`` seconds of speech by speaker ``speaker_id``; content chosen by ``seed``.
 
@@ -539,7 +566,7 @@ def synthesize(speaker_id: int, duration_s: float, seed: int, sample_rate: int =
     noise = rng.standard_normal((2, n))
     breath = 10 ** (speaker.breathiness_db / 20) * av * (0.35 + flow)
     voiced = av * dflow + (0.25 * ah + breath) * noise[0]
-    fric = af * noise[1] * 2.5
+    fric = af * noise[1] * 2.0
     pad = np.zeros(frame, dtype=np.float32)
     window = np.hanning(frame + 1)[:-1].astype(np.float32)
     v_spec = _stft_frames(np.concatenate([pad, voiced.astype(np.float32), pad]), frame, hop, n_fft, window)
@@ -550,23 +577,7 @@ def synthesize(speaker_id: int, duration_s: float, seed: int, sample_rate: int =
     f = np.fft.rfftfreq(n_fft, 1.0 / sample_rate).astype(np.float32)
     centres = (np.arange(n_frames) * hop + frame / 2 - frame) / sample_rate
     p = np.stack([np.interp(centres, t_ctrl, params[:, c]) for c in range(_NUM_COLS)], axis=1).astype(np.float32)
-    scale = speaker.formant_scale
-    formants = np.concatenate([p[:, _F1:_F3 + 1], np.full((n_frames, 2), 1.0, np.float32)
-                               * np.float32([3400 * scale, 4400 * scale])], axis=1)
-    bw = np.float32(speaker.bandwidth_scale) * np.stack(
-        [60 + 0.08 * formants[:, 0], 60 + 0.03 * formants[:, 1], 120 + 0.03 * formants[:, 2],
-         np.full(n_frames, 250.0), np.full(n_frames, 300.0)], axis=1).astype(np.float32)
-    static = (_static_voiced_log(speaker, f) + _chain_log(speaker, f)).astype(np.float32)
-    log_v = np.broadcast_to(static, (n_frames, f.size)).copy()
-    for i in range(5):
-        log_v += _log_resonance(f, formants[:, i:i + 1], bw[:, i:i + 1])
-    nasal = p[:, _NZ:_NZ + 1]
-    is_nasal = nasal > 50
-    zero_hz = np.where(is_nasal, nasal, 270.0).astype(np.float32)
-    log_v += _log_resonance(f, np.float32(270 * scale), np.float32(100)) \
-        - _log_resonance(f, zero_hz, np.where(is_nasal, 150.0, 100.0).astype(np.float32))
-    close = p[:, _CLOSE:_CLOSE + 1]
-    log_v += np.log((1 - close) + close / (1 + (f / np.float32(350.0)) ** 2) + 1e-4)
+    log_v = _voiced_log_envelope(speaker, p, f)
     h_v = _minimum_phase(log_v, n_fft)
     noise_pow = np.maximum(p[:, _PLACE0:], 0.0) @ _noise_spectra(speaker, f).astype(np.float32)
     h_n = np.sqrt(noise_pow) * np.exp(_chain_log(speaker, f)).astype(np.float32)
