@@ -1,12 +1,11 @@
 """A published long-term average speech spectrum and third-octave band levels to compare against it.
 
-The reference is ANSI S3.5-1997 (R2017), *Methods for Calculation of the Speech Intelligibility
+The reference is ANSI S3.5-1997, *Methods for Calculation of the Speech Intelligibility
 Index*, Table 3 ("One-third octave band SII procedure"), column "Standard speech spectrum level
 for stated vocal effort: normal": spectrum levels (dB SPL per Hz) of speech at normal vocal effort
 (overall 62.35 dB SPL) in the 18 one-third-octave bands 160 Hz - 8 kHz. The same table is
-shipped, e.g., as ``onethird$normal`` in the R package ``SII`` (Warnes, CRAN). ANSI derived it
-largely from Pearsons, Bennett & Fidell (1977) and it agrees with the universal LTASS of Byrne et
-al. (1994, JASA 96(4):2108-2120) within a few dB.
+shipped, e.g., as ``onethird$normal`` in the R package ``SII`` (Warnes, CRAN); its 18 band levels
+sum to the 62.35 dB SPL the standard states for normal effort (checked in the tests).
 
 Spectrum levels become band levels by adding ``10 log10(bandwidth_hz)`` with the exact base-2
 third-octave bandwidth ``fc (2^(1/6) - 2^(-1/6))``.
