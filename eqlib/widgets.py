@@ -6,6 +6,10 @@ settings it is given): slider labels, units, ranges and defaults; colours come f
 PNG bytes in an ``ipywidgets.Image``; a slider move updates the line data in place and
 re-renders that image, so the panel works in any JupyterLab without the ipympl extension.
 
+Thread safety: JupyterLab ≥ 4.4 may deliver widget messages on a kernel *subshell* thread
+while the main thread runs a cell, so two re-renders can overlap; concurrent draws corrupt a
+matplotlib figure for good. Every state change therefore runs under one re-entrant lock.
+
 Key widgets carry DOM classes for browser tests: ``eqlib-slider-<band>-<gain|freq|q>``,
 ``eqlib-plot``, ``eqlib-readout``, ``eqlib-message``, ``eqlib-render-ms``.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 import time
 
 import ipywidgets as w
@@ -76,6 +81,10 @@ def _load_example_audio(name: str) -> tuple[np.ndarray, int]:
 class EQPanel:
     """An ipywidgets panel for the 4-band EQ.
 
+    In a browser, each slider snaps its value to its step (gain 0.1 dB; frequency and Q
+    1/300 of their log range, i.e. ≤ 0.5 %), so ``.settings`` may differ from a loaded
+    setting by that much once the panel is displayed.
+
     Args:
         settings: initial setting (default: the spec's defaults, i.e. the identity EQ).
         example: name of an ``eqlib.examples`` clip to play through the current setting;
@@ -88,7 +97,9 @@ class EQPanel:
         settings = settings if settings is not None else EQSettings.identity()
         self.spec: EQSpec = settings.spec
         self._generator = torch.Generator().manual_seed(seed)
+        self._lock = threading.RLock()
         self._holding = False
+        self._layout_frozen = False
         self.last_render_ms = float("nan")
         self._freqs_hz = freq_grid()
 
@@ -155,19 +166,21 @@ class EQPanel:
         """Move all sliders to ``settings`` and re-render once."""
         if settings.spec != self.spec:
             raise ValueError("settings use a different EQ spec than this panel")
-        self._holding = True
-        try:
-            for band, values in zip(self.spec.bands, settings.params):
-                for spec, value in zip(band.params, values):
-                    self.sliders[(band.name, spec.name)].value = float(value)
-        finally:
-            self._holding = False
-        self._render()
+        with self._lock:
+            self._holding = True
+            try:
+                for band, values in zip(self.spec.bands, settings.params):
+                    for spec, value in zip(band.params, values):
+                        self.sliders[(band.name, spec.name)].value = float(value)
+            finally:
+                self._holding = False
+            self._render()
 
     def randomize(self) -> EQSettings:
         """Draw a random setting from the panel's seeded generator, show it and return it."""
-        settings = EQSettings(self.spec.sample(1, self._generator)[0].numpy(), self.spec)
-        self.set_settings(settings)
+        with self._lock:
+            settings = EQSettings(self.spec.sample(1, self._generator)[0].numpy(), self.spec)
+            self.set_settings(settings)
         return settings
 
     def reset(self) -> None:
@@ -219,8 +232,9 @@ class EQPanel:
         return w.HBox([w.VBox([w.HTML("original"), original]), w.VBox([w.HTML("through the EQ"), self.player])])
 
     def _on_slider(self, change: dict) -> None:
-        if not self._holding:
-            self._render()
+        with self._lock:
+            if not self._holding:
+                self._render()
 
     def _on_upload(self, change: dict) -> None:
         files = change["new"]
@@ -242,6 +256,10 @@ class EQPanel:
 
     def _render(self) -> None:
         """Update line data, y limits, the image, the readout and the processed audio; time it."""
+        with self._lock:
+            self._render_locked()
+
+    def _render_locked(self) -> None:
         start = time.perf_counter()
         settings = self.settings
         bands_db = settings.band_response_db(self._freqs_hz, PLOT_SAMPLE_RATE)
@@ -253,10 +271,13 @@ class EQPanel:
         self._ax.set_ylim(-limit, limit)
         buf = io.BytesIO()
         self._fig.savefig(buf, format="png", dpi=PLOT_DPI)
-        self._fig.set_layout_engine("none")  # keep the first layout: re-solving it costs ~30% of a render
+        if not self._layout_frozen:  # keep the first layout: re-solving it costs ~30% of a render
+            self._fig.set_layout_engine("none")
+            self._layout_frozen = True
         self.plot.value = buf.getvalue()
         self.readout.value = (
-            f"<div><b>ffmpeg</b> <code>-af \"{settings.to_ffmpeg()}\"</code></div>{settings._repr_html_()}"
+            f"<div><b>ffmpeg</b> <code style='white-space: pre-wrap; word-break: break-all'>"
+            f"-af \"{settings.to_ffmpeg()}\"</code></div>{settings._repr_html_()}"
         )
         if self.player is not None:
             self.player.value = _wav_bytes(settings.apply(self._example_samples, self._example_rate),

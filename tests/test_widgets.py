@@ -192,3 +192,29 @@ def test_spectrogram_of_a_full_scale_sine() -> None:
     assert db[row].mean() == pytest.approx(10 * np.log10(0.5), abs=0.05)
     assert 0.5 * (freqs[row] + freqs[row + 1]) == pytest.approx(freq_hz, abs=rate / 4096)
     plt.close(fig)
+
+
+def test_concurrent_slider_moves_keep_the_figure_intact(panel: EQPanel) -> None:
+    """JupyterLab may deliver slider changes on a kernel subshell thread while a cell runs."""
+    import threading
+
+    from PIL import Image
+
+    def move(key: tuple[str, str], values: np.ndarray) -> None:
+        for v in values:
+            panel.sliders[key].value = float(v)
+
+    threads = [threading.Thread(target=move, args=(("mid1", "gain"), np.linspace(-12, 12, 25))),
+               threading.Thread(target=move, args=(("mid2", "freq"), np.geomspace(900, 7000, 25)))]
+    for t in threads:
+        t.start()
+    for _ in range(8):
+        panel.randomize()
+    for t in threads:
+        t.join()
+    settings = panel.settings
+    np.testing.assert_allclose(panel._cascade_line.get_ydata(), scipy_cascade_db(settings, panel._freqs_hz), atol=1e-9)
+    image = Image.open(io.BytesIO(panel.plot.value)).convert("RGB")
+    assert image.getcolors(maxcolors=16) is None, "the response plot was rendered blank"
+    panel.sliders[("low", "gain")].value = 7.5  # and the figure still draws afterwards
+    assert Image.open(io.BytesIO(panel.plot.value)).convert("RGB").getcolors(maxcolors=16) is None
