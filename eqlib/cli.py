@@ -41,7 +41,6 @@ code  meaning
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
@@ -53,17 +52,16 @@ import numpy as np
 import scipy.signal
 import soundfile as sf
 
-from eqlib.audio import SILENCE_PEAK, AudioError, peak_dbfs
+from eqlib.audio import (MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE, SILENCE_PEAK, AudioError, atomic_path,
+                         check_file, check_properties, peak_dbfs)
 from eqlib.eq import EQSettings
 
 ANALYSIS_RATE = 44100  # Hz; the spectral mode's rate when no model is loaded (the model's rate otherwise)
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
 LONG_FILE_S = 120.0  # files longer than this show progress bars
-MIN_DURATION_S, MIN_SAMPLE_RATE, MAX_CHANNELS = 0.5, 16000, 2
 MAX_BAND_FRACTION = 0.45  # bands are clamped to this fraction of the file's sample rate
 NORMALIZE_PEAK_DBFS = -1.0
 HYBRID_PRIOR_WEIGHT = 100.0  # dB² per normalised unit²: keeps the spectral refinement near the prediction
-SMOOTHING_FRACTION = 6.0  # 1/6-octave smoothing, as eqlib.spectral_fit.spectral_match
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
 
@@ -126,13 +124,7 @@ def open_source(path: str | Path, check: bool = True) -> Source:
 
     Raises ``AudioError`` with kind missing / unreadable / not_audio / empty / sample_rate / channels / too_short.
     """
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file", "missing")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not an audio file", "unreadable")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes)", "empty")
+    path = check_file(path)
     try:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
@@ -143,14 +135,7 @@ def open_source(path: str | Path, check: bool = True) -> Source:
     if src.frames <= 0:
         raise AudioError(f"{path}: contains no samples", "empty")
     if check:
-        if src.sample_rate < MIN_SAMPLE_RATE:
-            raise AudioError(f"{path}: sample rate {src.sample_rate} Hz is below the minimum {MIN_SAMPLE_RATE} Hz",
-                             "sample_rate")
-        if src.channels > MAX_CHANNELS:
-            raise AudioError(f"{path}: has {src.channels} channels; at most {MAX_CHANNELS} are supported", "channels")
-        if src.duration_s < MIN_DURATION_S:
-            raise AudioError(f"{path}: {src.duration_s:.2f} s is shorter than the minimum {MIN_DURATION_S:g} s",
-                             "too_short")
+        check_properties(str(path), src.sample_rate, src.channels, src.duration_s)
     return src
 
 
@@ -252,26 +237,6 @@ def filter_blocks(src: Source, sos: np.ndarray, progress: str | None = None) -> 
         yield y
     if peak < SILENCE_PEAK:
         raise AudioError(f"{src.path}: is silent (peak below -100 dBFS)", "silent")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path``, renamed onto it only if the block succeeds (removed otherwise)."""
-    fd, tmp = tempfile.mkstemp(prefix=".eqlib-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def output_subtype(out_format: str, in_subtype: str) -> str:
@@ -439,7 +404,8 @@ def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSett
             welch = WelchAccumulator(rate, spectral_fit.match_n_fft(rate, num_samples))
             sinks.append(welch.add)
             finish.append(lambda w=welch: spectra.append(
-                spectral_fit.band_levels_db(*w.spectrum_db(), spectral_fit.fit_grid_hz(rate), SMOOTHING_FRACTION)))
+                spectral_fit.band_levels_db(*w.spectrum_db(), spectral_fit.fit_grid_hz(rate),
+                                            spectral_fit.SMOOTHING_FRACTION)))
         if predictor is not None:
             from eqlib.inference import BLOCK_S
 
@@ -453,22 +419,8 @@ def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSett
     prediction = predictor.predict_from_latents(*latents) if predictor is not None else None
     if args.mode == "oneshot":
         return prediction
-    return _fit_spectra(spectra[0], spectra[1], rate, prediction)
-
-
-def _fit_spectra(input_db: np.ndarray, reference_db: np.ndarray, rate: int, init: EQSettings | None) -> EQSettings:
-    """``spectral_fit.spectral_match``'s fit, on smoothed spectra accumulated block by block."""
-    from eqlib import spectral_fit
-
-    grid = spectral_fit.fit_grid_hz(rate)
-    audible = np.ones_like(grid, dtype=bool)
-    for level in (input_db, reference_db):
-        audible &= (level > level.max() - spectral_fit.SILENCE_BELOW_PEAK_DB) & (level > spectral_fit.SILENCE_FLOOR_DB)
-    if audible.sum() < 2:
-        raise AudioError("input or reference has no audible content between 20 Hz and 20 kHz to match", "silent")
-    return spectral_fit.fit_eq_to_target(reference_db - input_db, grid, rate, init=init,
-                                         prior_weight=HYBRID_PRIOR_WEIGHT if init is not None else 0.0,
-                                         weights=audible.astype(np.float64))
+    return spectral_fit.match_spectra(spectral_fit.fit_grid_hz(rate), spectra[0], spectra[1], rate, init=prediction,
+                                      prior_weight=HYBRID_PRIOR_WEIGHT if prediction is not None else 0.0)
 
 
 def _load_predictor(model: str, weights: str | None):

@@ -3,8 +3,9 @@
 ``spectral_match(input, reference)`` measures the long-term average spectrum (LTS) of both
 recordings, smooths each on a log-frequency grid, and fits the cascaded cookbook response
 (``DEFAULT_EQ.response_db``) to ``LTS(reference) − LTS(input)`` by least squares, ignoring the
-overall level. The same fit refines a network's prediction (``init`` + ``prior_weight``: the
-CLI's "hybrid" mode).
+overall level. ``match_spectra`` is the same fit on spectra computed elsewhere (the CLI streams
+them block by block). The same fit refines a network's prediction (``init`` + ``prior_weight``:
+the CLI's "hybrid" mode).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import numpy as np
 import scipy.signal
 import torch
 
+from eqlib.audio import AudioError
 from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
 
 FIT_FREQ_MIN_HZ, FIT_FREQ_MAX_HZ = 20.0, 20000.0
 POWER_FLOOR = 1e-20  # -200 dB: keeps log10 finite for digital silence
 SILENCE_BELOW_PEAK_DB = 80.0  # grid points this far below a spectrum's peak carry no weight in the fit
 SILENCE_FLOOR_DB = -180.0  # power density (dB re 1/Hz) below which a grid point counts as silent
+SMOOTHING_FRACTION = 6.0  # 1/6-octave smoothing of the long-term spectra before the fit
 
 
 def long_term_spectrum_db(audio: np.ndarray, sample_rate: float, n_fft: int = 4096) -> tuple[np.ndarray, np.ndarray]:
@@ -100,8 +103,8 @@ def match_n_fft(sample_rate: float, num_samples: int) -> int:
     return n_fft
 
 
-def smoothed_spectrum_db(audio: np.ndarray, sample_rate: float, fraction: float = 6.0, points_per_octave: int = 12,
-                         n_fft: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def smoothed_spectrum_db(audio: np.ndarray, sample_rate: float, fraction: float = SMOOTHING_FRACTION,
+                         points_per_octave: int = 12, n_fft: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Long-term spectrum smoothed over ``1/fraction``-octave bands on :func:`fit_grid_hz`.
 
     ``n_fft`` defaults to :func:`match_n_fft`. Returns ``(grid_hz, level_db)``, both ``(points,)``.
@@ -208,14 +211,44 @@ def fit_eq_to_target(target_db: np.ndarray, freqs_hz: np.ndarray, sample_rate: f
     return EQSettings(spec.from_norm(best).numpy(), spec)
 
 
+def match_spectra(freqs_hz: np.ndarray, input_db: np.ndarray, reference_db: np.ndarray, sample_rate: float,
+                  init: EQSettings | None = None, prior_weight: float = 0.0, spec: EQSpec = DEFAULT_EQ) -> EQSettings:
+    """The EQ that moves a smoothed input spectrum towards a smoothed reference spectrum.
+
+    Fits ``reference_db − input_db``; grid points where either spectrum is more than 80 dB below
+    its peak (or below -180 dB) are ignored: there is nothing there to match.
+
+    Args:
+        freqs_hz: log-spaced grid ``(points,)`` in Hz (e.g. :func:`fit_grid_hz`), below Nyquist.
+        input_db, reference_db: smoothed levels ``(points,)`` in dB on that grid
+            (e.g. :func:`smoothed_spectrum_db`, or the same computed block by block).
+        sample_rate: sampling rate in Hz the EQ will run at.
+        init, prior_weight: optional starting setting and pull towards it (see :func:`fit_eq_to_target`).
+        spec: the EQ spec.
+
+    Returns:
+        The fitted :class:`EQSettings`, to be applied to the input.
+
+    Raises:
+        AudioError: kind ``"silent"`` when fewer than two grid points are audible in both spectra.
+    """
+    input_db, reference_db = np.asarray(input_db, dtype=np.float64), np.asarray(reference_db, dtype=np.float64)
+    audible = np.ones(np.shape(freqs_hz), dtype=bool)
+    for level in (input_db, reference_db):
+        audible &= (level > level.max() - SILENCE_BELOW_PEAK_DB) & (level > SILENCE_FLOOR_DB)
+    if audible.sum() < 2:
+        raise AudioError("input or reference has no audible content between 20 Hz and 20 kHz to match", "silent")
+    return fit_eq_to_target(reference_db - input_db, freqs_hz, sample_rate, init=init, prior_weight=prior_weight,
+                            weights=audible.astype(np.float64), spec=spec)
+
+
 def spectral_match(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: float,
-                   init: EQSettings | None = None, prior_weight: float = 0.0, fraction: float = 6.0,
+                   init: EQSettings | None = None, prior_weight: float = 0.0, fraction: float = SMOOTHING_FRACTION,
                    spec: EQSpec = DEFAULT_EQ) -> EQSettings:
     """The EQ that moves the input's smoothed long-term spectrum towards the reference's.
 
-    Fits ``LTS(reference) − LTS(input)`` (1/``fraction``-octave smoothing, 20 Hz to
-    min(20 kHz, 0.45·fs)); grid points where either spectrum is more than 80 dB below its
-    peak (or below -180 dB) are ignored: there is nothing there to match.
+    Smooths both long-term spectra over 1/``fraction``-octave bands on :func:`fit_grid_hz` (20 Hz to
+    min(20 kHz, 0.45·fs)) and fits their difference with :func:`match_spectra`.
 
     Args:
         input_audio, reference_audio: ``(time,)`` or ``(channels, time)`` at ``sample_rate`` Hz.
@@ -229,10 +262,4 @@ def spectral_match(input_audio: np.ndarray, reference_audio: np.ndarray, sample_
     """
     grid, input_db = smoothed_spectrum_db(input_audio, sample_rate, fraction)
     _, reference_db = smoothed_spectrum_db(reference_audio, sample_rate, fraction)
-    audible = np.ones_like(grid, dtype=bool)
-    for level in (input_db, reference_db):
-        audible &= (level > level.max() - SILENCE_BELOW_PEAK_DB) & (level > SILENCE_FLOOR_DB)
-    if audible.sum() < 2:
-        raise ValueError("input or reference has no audible content between 20 Hz and 20 kHz to match")
-    return fit_eq_to_target(reference_db - input_db, grid, sample_rate, init=init, prior_weight=prior_weight,
-                            weights=audible.astype(np.float64), spec=spec)
+    return match_spectra(grid, input_db, reference_db, sample_rate, init=init, prior_weight=prior_weight, spec=spec)

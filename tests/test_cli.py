@@ -18,7 +18,7 @@ import soundfile as sf
 import torch
 
 from eqlib import cli
-from eqlib.audio import resample
+from eqlib.audio import resample, write_audio_atomic
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.spectral_fit import fit_grid_hz, long_term_spectrum_db, spectral_match
 
@@ -251,6 +251,20 @@ def test_output_subtype_follows_input_where_possible():
     assert cli.output_subtype("WAV", "PCM_16") == "PCM_16"
     assert cli.output_subtype("FLAC", "FLOAT") == "PCM_24"
     assert cli.output_subtype("WAV", "VORBIS") == "FLOAT"  # an Ogg Vorbis input
+
+
+def test_write_audio_atomic_round_trips_and_fails_cleanly(tmp_path):
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 1000))
+    out = tmp_path / "x.wav"
+    write_audio_atomic(out, x, 44100, "FLOAT")
+    y, rate = sf.read(str(out), always_2d=True)
+    assert rate == 44100 and np.array_equal(y.T, x.astype(np.float32))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600
+    with pytest.raises(ValueError, match="subtype"):
+        write_audio_atomic(out, x, 44100, "NO_SUCH_SUBTYPE")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.wav"] and np.array_equal(sf.read(str(out))[0].T, y.T)
 
 
 # --- analysis streams: equal to the in-memory library functions -------------------------------------
