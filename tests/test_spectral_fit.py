@@ -7,9 +7,10 @@ import pytest
 import scipy.signal
 import torch
 
+from eqlib.audio import AudioError
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.spectral_fit import (band_levels_db, fit_eq_to_target, fit_grid_hz, long_term_spectrum_db,
-                                smoothed_spectrum_db, spectral_match)
+                                match_spectra, smoothed_spectrum_db, spectral_match)
 
 SR = 44100
 GRID = np.geomspace(20, 20000, 400)
@@ -73,6 +74,23 @@ def test_exact_recovery_when_reference_is_filtered_input(seed):
     reference = 0.5 * truth.apply(x, SR)  # a level change must not matter
     fitted = spectral_match(x, reference, SR)
     assert _level_free_error_db(fitted, truth) < 0.5
+
+
+def test_match_spectra_fits_audible_points_and_ignores_silent_ones():
+    truth = EQSettings(np.array([[4.0, 150.0, 0.7], [-6.0, 600.0, 1.5], [5.0, 3000.0, 2.0], [-3.0, 9000.0, 0.8]]))
+    grid = fit_grid_hz(SR)
+    _, h = scipy.signal.sosfreqz(truth.sos(SR), worN=grid, fs=SR)
+    input_db = -60.0 - 6 * np.log2(grid / 500)  # a speech-like tilt
+    reference_db = input_db + 20 * np.log10(np.abs(h)) - 7.0  # a level change must not matter
+    silent = grid > 16000
+    input_db[silent], reference_db[silent] = -250.0, -90.0  # input silent there: the 160 dB step must be ignored
+    fitted = match_spectra(grid, input_db, reference_db, SR)
+    _, g = scipy.signal.sosfreqz(fitted.sos(SR), worN=grid[~silent], fs=SR)
+    error = 20 * np.log10(np.abs(g)) - 20 * np.log10(np.abs(h[~silent]))
+    assert np.abs(error - error.mean()).max() < 0.3
+    with pytest.raises(AudioError, match="no audible content") as info:
+        match_spectra(grid, np.full_like(grid, -250.0), reference_db, SR)
+    assert info.value.kind == "silent"
 
 
 def test_fit_respects_ranges_for_an_unreachable_target():
