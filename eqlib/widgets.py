@@ -29,7 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from eqlib.audio import resample
-from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec, ParamSpec
+from eqlib.eq import EQSettings, EQSpec, ParamSpec
 from eqlib.plots import BAND_COLOURS, PLOT_SAMPLE_RATE, freq_grid, plot_cascade
 
 DEFAULT_EXAMPLE = "default"  # sentinel: the first speech clip that eqlib.examples lists
@@ -149,7 +149,8 @@ class EQPanel:
         audio_box = self._init_audio(example)
 
         controls = w.HBox([self.random_button, self.reset_button, self.render_ms])
-        loader = w.VBox([w.HTML("<b>load settings</b>"), w.HBox([self.json_text, w.VBox([self.load_button, self.upload])])])
+        loader = w.VBox([w.HTML("<b>load settings</b>"),
+                         w.HBox([self.json_text, w.VBox([self.load_button, self.upload])])])
         self.widget = w.VBox([w.HBox(columns), controls, self.plot, audio_box, self.readout, loader, self.message])
         self.widget.add_class("eqlib-panel")
         self._render()

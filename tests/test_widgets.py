@@ -21,6 +21,9 @@ from eqlib.plots import BAND_COLOURS, PLOT_SAMPLE_RATE, plot_pole_zero, plot_spe
 from eqlib.widgets import EQPanel, slider_class  # noqa: E402
 
 
+MODIFIED = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)  # an upload's timestamp
+
+
 @pytest.fixture
 def panel() -> EQPanel:
     return EQPanel(example=None, seed=0)
@@ -143,11 +146,11 @@ def test_file_upload_good_and_bad(panel: EQPanel) -> None:
     params[3, 0] = -7.0
     good = EQSettings(params).to_json().encode()
     panel.upload.value = ({"name": "match.json", "type": "application/json", "size": len(good),
-                           "content": memoryview(good), "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+                           "content": memoryview(good), "last_modified": MODIFIED},)
     assert panel.settings.params[3, 0] == -7.0
     bad = b"\xff\xfe not text"
     panel.upload.value = ({"name": "bad.json", "type": "application/json", "size": len(bad),
-                           "content": memoryview(bad), "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+                           "content": memoryview(bad), "last_modified": MODIFIED},)
     assert "bad.json is not UTF-8 text" in panel.message.value
     assert panel.settings.params[3, 0] == -7.0
     assert panel.upload.value == ()  # cleared, so the same file can be chosen again

@@ -62,7 +62,8 @@ def _plot_sha256(page) -> str:
       const img = document.querySelector('img.eqlib-plot');
       const bytes = await (await fetch(img.src)).arrayBuffer();
       const head = new Uint8Array(bytes.slice(0, 4));
-      if (img.naturalWidth === 0 || head[1] !== 0x50 || head[2] !== 0x4e || head[3] !== 0x47) return 'not a decoded PNG';
+      const isPng = head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47;
+      if (img.naturalWidth === 0 || !isPng) return 'not a decoded PNG';
       const digest = await crypto.subtle.digest('SHA-256', bytes);
       return [...new Uint8Array(digest)].map(b => b.toString(16).padStart(2, '0')).join('');
     }""")
@@ -91,7 +92,7 @@ def _gain_settled(page, old: str) -> bool:
 
 
 @pytest.mark.e2e
-def test_mid1_gain_slider_redraws_plot_and_readout(lab_server, browser_page) -> None:
+def test_mid1_gain_slider_redraws_plot_and_readout(chromium_path, lab_server, browser_page) -> None:
     page = browser_page
     shots = Path(tempfile.mkdtemp(prefix="eqlib-e2e-screenshots-"))  # outlives pytest's tmp_path cleanup
     print(f"\nscreenshots: {shots}\njupyter log: {lab_server.log}")
@@ -124,13 +125,16 @@ def test_mid1_gain_slider_redraws_plot_and_readout(lab_server, browser_page) -> 
             page.keyboard.press("ArrowLeft")
         deadline = time.monotonic() + 30
         while not _gain_settled(page, old_gain):
-            assert time.monotonic() < deadline, f"readout never showed the slider's new gain: {page.evaluate(GAIN_TEXTS_JS)}"
+            assert time.monotonic() < deadline, \
+                f"readout never showed the slider's new gain: {page.evaluate(GAIN_TEXTS_JS)}"
             time.sleep(0.2)
         time.sleep(1.0)  # let any queued re-render land, then check the final state once more
         new_gain, table_gain = page.evaluate(GAIN_TEXTS_JS)
         assert new_gain == table_gain, f"slider {new_gain} dB but readout {table_gain} dB"
-        assert float(new_gain) < float(old_gain), f"ArrowLeft ×{KEY_PRESSES} did not lower the gain ({old_gain} → {new_gain})"
-        ffmpeg_gain = re.search(r"equalizer=f=[^:]+:t=q:w=[^:]+:g=(-?[\d.e+-]+)", page.locator(".eqlib-readout").inner_text())
+        assert float(new_gain) < float(old_gain), \
+            f"ArrowLeft ×{KEY_PRESSES} did not lower the gain ({old_gain} → {new_gain})"
+        readout = page.locator(".eqlib-readout").inner_text()
+        ffmpeg_gain = re.search(r"equalizer=f=[^:]+:t=q:w=[^:]+:g=(-?[\d.e+-]+)", readout)  # mid 1: first peak
         assert ffmpeg_gain and float(ffmpeg_gain.group(1)) == pytest.approx(float(new_gain), abs=0.05)
 
         after = _plot_sha256(page)
