@@ -5,9 +5,11 @@ to apply to the input so that it takes on the reference's EQ style. Built in: ``
 EQ), ``spectral`` (the least-squares match EQ of :mod:`eqlib.spectral_fit`); any trained model
 name (``proposed_db``, …) via :func:`eqlib.inference.load_system`, and ``hybrid_<model>`` (the
 spectral fit started from, and held near, the model's prediction, as ``eqlib match --mode hybrid``).
+A model may also come from a checkpoint file as ``LABEL=PATH.pt`` (or ``hybrid_LABEL=PATH.pt``),
+e.g. ``proposed_db-synth=runs/proposed_db-synth/best.pt``; the table names its row ``LABEL``.
 
-``python -m eqlib.evaluate --systems identity spectral proposed_db --sets cross-chain`` writes
-``figures/results.md``.
+``python -m eqlib.evaluate --systems identity spectral proposed_db --sets cross-chain`` prints the
+table and writes it to ``figures/results.md``.
 """
 
 from __future__ import annotations
@@ -61,19 +63,45 @@ def hybrid_system(model_system: System, prior_weight: float) -> System:
     return system
 
 
-def load_named_system(name: str) -> System:
-    """``identity``, ``spectral``, a model name, or ``hybrid_<model name>``; model code is imported only here."""
-    if name == "identity":
-        return identity_system
-    if name == "spectral":
-        return spectral_system
+def load_named_system(name: str, weights: str | Path | None = None) -> System:
+    """``identity``, ``spectral``, a model name, or ``hybrid_<model name>``; model code is imported only here.
+
+    With ``weights`` (a checkpoint file) the model comes from that file and ``name`` (less any
+    ``hybrid_`` prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
+    """
+    builtin = {"identity": identity_system, "spectral": spectral_system}
+    if name in builtin:
+        if weights is not None:
+            raise ValueError(f"{name} is built in and takes no checkpoint ({name}={weights})")
+        return builtin[name]
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
 
     if name.startswith("hybrid_"):
         from eqlib.cli import HYBRID_PRIOR_WEIGHT  # one constant for the CLI and the evaluation
 
-        return hybrid_system(load_system(name.removeprefix("hybrid_")), HYBRID_PRIOR_WEIGHT)
-    return load_system(name)
+        return hybrid_system(load_system(name.removeprefix("hybrid_"), weights), HYBRID_PRIOR_WEIGHT)
+    return load_system(name, weights)
+
+
+def parse_system_arg(arg: str) -> tuple[str, Path | None]:
+    """``LABEL=PATH.pt`` → ``(LABEL, PATH.pt)``; a plain system name → ``(name, None)``."""
+    if "=" not in arg:
+        return arg, None
+    label, weights = arg.split("=", 1)
+    if not label or not weights or label == "hybrid_":
+        raise ValueError(f"system {arg!r}: expected LABEL=PATH.pt with a label and a checkpoint path")
+    return label, Path(weights)
+
+
+def load_systems(args: Sequence[str]) -> dict[str, System]:
+    """``{row label: system}`` for ``--systems`` arguments (see :func:`parse_system_arg`); labels must differ."""
+    systems: dict[str, System] = {}
+    for arg in args:
+        label, weights = parse_system_arg(arg)
+        if label in systems:
+            raise ValueError(f"system label {label!r} is given twice")
+        systems[label] = load_named_system(label, weights)
+    return systems
 
 
 def evaluate_system(system: System, pairs: Sequence, sample_rate: int = 44100, progress: bool = True,
@@ -151,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m eqlib.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--systems", nargs="+", default=["identity", "spectral"],
-                        help="identity, spectral, a model name (e.g. proposed_db) or hybrid_<model>")
+                        help="identity, spectral, a model name (e.g. proposed_db), hybrid_<model>, or a "
+                             "checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is named LABEL)")
     parser.add_argument("--sets", nargs="+", default=list(EVAL_SETS), choices=EVAL_SETS, metavar="SET",
                         help=f"evaluation sets (default all: {', '.join(EVAL_SETS)})")
     parser.add_argument("--num-pairs", type=int, default=None,
@@ -161,27 +190,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Score the systems on the sets and write the Markdown table (``figures/results.md``)."""
+    """Score the systems on the sets, print the Markdown table and write it (``figures/results.md``)."""
     from eqlib import evalsets
 
     args = build_parser().parse_args(argv)
     num_pairs = args.num_pairs if args.num_pairs is not None else (QUICK_NUM_PAIRS if is_quick() else None)
     try:
-        systems = {name: load_named_system(name) for name in args.systems}
-    except (ValueError, OSError) as err:  # unknown model, missing or broken checkpoint
+        systems = load_systems(args.systems)
+    except (ValueError, OSError) as err:  # unknown model, bad LABEL=PATH, missing or broken checkpoint
         sys.exit(f"eqlib.evaluate: {str(err).splitlines()[0]}")
     results: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    for set_name in args.sets:
-        pairs = evalsets.load_eval_set(set_name, num_pairs=num_pairs)
-        results[set_name] = {name: evaluate_system(system, pairs, evalsets.SAMPLE_RATE, desc=f"{set_name}/{name}")
-                             for name, system in systems.items()}
+    with tqdm(total=len(args.sets) * len(systems), desc="evaluate", unit="system×set") as bar:
+        for set_name in args.sets:
+            bar.set_postfix_str(f"loading {set_name}")
+            pairs = evalsets.load_eval_set(set_name, num_pairs=num_pairs)
+            results[set_name] = {}
+            for name, system in systems.items():
+                bar.set_postfix_str(f"{set_name}/{name}")
+                results[set_name][name] = evaluate_system(system, pairs, evalsets.SAMPLE_RATE,
+                                                          desc=f"{set_name}/{name}")
+                bar.update()
     source = evalsets.available_eval_sets()[args.sets[0]]
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
               f"{' (quick mode)' if is_quick() else ''}. Regenerate with `python -m eqlib.evaluate "
               f"--systems {' '.join(args.systems)} --sets {' '.join(args.sets)}`.\n\n")
     out = args.out or figures_dir() / "results.md"
-    out.write_text(header + results_table(results))
+    table = results_table(results)
+    out.write_text(header + table)
+    print(table, end="")
     print(f"wrote {out}")
 
 

@@ -8,8 +8,11 @@ import scipy.signal
 import torch
 
 from eqlib import evalsets
+from eqlib.checkpoint import save_checkpoint
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair
+from eqlib.inference import load_predictor
+from eqlib.models import build_model
 from eqlib.evaluate import (evaluate_system, identity_system, load_named_system, main, results_table,
                             spectral_system)
 
@@ -63,16 +66,50 @@ def test_results_table_means_cis_and_bold_best():
     assert lines[5] == "| B | **2.00 ± 0.00** | **1.00 ± 2.48** |"
 
 
+def results_table_of(markdown: str) -> str:
+    """The part of a results file from its first set heading on (the table without the file's header)."""
+    return markdown[markdown.index("### "):]
+
+
+def test_checkpoint_systems_are_labelled_and_use_that_checkpoint(tmp_path, monkeypatch, capsys):
+    torch.manual_seed(0)
+    weights = tmp_path / "run" / "best.pt"
+    save_checkpoint(weights, build_model("baseline_db"))
+    pairs = _pairs(2, same_clip=False)
+    monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: pairs)
+    out = tmp_path / "results.md"
+    main(["--systems", f"mine={weights}", f"hybrid_mine={weights}", "--sets", "cross-chain", "--out", str(out)])
+    rows = {line.split("|")[1].strip(): line for line in out.read_text().splitlines() if line.startswith("| ")}
+    assert set(rows) == {"system", "mine", "hybrid_mine"}
+    # the "mine" row's gain error is that of the checkpoint's own predictions (not the shipped weights)
+    predictor = load_predictor(weights=weights)
+    predicted = np.stack([predictor.predict(p.input, p.reference).params for p in pairs])
+    gain_error = np.abs(predicted[..., 0] - np.stack([p.params[:, 0] for p in pairs])).mean()
+    assert f"{gain_error:.2f} ± " in rows["mine"].split("|")[4]
+    assert "| hybrid_mine |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arg, message", [
+    ("=x.pt", "LABEL=PATH.pt"), ("mine=", "LABEL=PATH.pt"), ("hybrid_=x.pt", "LABEL=PATH.pt"),
+    ("mine=no/such/file.pt", "not found"), ("spectral=x.pt", "takes no checkpoint"),
+])
+def test_bad_checkpoint_system_is_a_clear_error(arg, message, tmp_path):
+    with pytest.raises(SystemExit, match=message):
+        main(["--systems", arg, "--sets", "cross-chain", "--out", str(tmp_path / "r.md")])
+
+
 def test_unknown_system_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown model"):
         load_named_system("no_such_model")
 
 
-def test_main_writes_markdown(tmp_path, monkeypatch):
+def test_main_writes_markdown(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: _pairs(2, same_clip=True))
     out = tmp_path / "results.md"
     main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out)])
     text = out.read_text()
     assert "### speech-same-clip (2 pairs)" in text and "| identity |" in text
+    printed = capsys.readouterr().out
+    assert results_table_of(text) in printed and f"wrote {out}" in printed
     with pytest.raises(SystemExit, match="unknown model"):
         main(["--systems", "identity", "nope", "--sets", "speech-same-clip", "--out", str(out)])
