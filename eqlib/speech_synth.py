@@ -38,6 +38,7 @@ MIN_SAMPLE_RATE: int = 16000
 MAX_DURATION_S: float = 60.0  # frame-wise filtering holds ~10 MB per second in memory
 
 _SPLIT_SEED = 20200504
+F0_SPAN_ST = 12.0  # the f0 contour stays within ± this many semitones of the speaker's f0
 _F0_LIMITS_HZ = {"male": (80.0, 180.0), "female": (150.0, 290.0), "child": (200.0, 350.0)}
 _SPEAKER_TAG = 1
 _CONTENT_TAG = 2
@@ -304,7 +305,8 @@ def _f0_contour(speaker: Speaker, score: _Score, t: np.ndarray, rng: np.random.G
     st = np.zeros_like(t)
     for start, end, question in score.phrases:
         inside = (t >= start - 0.05) & (t < end + 0.3)
-        rel = (t[inside] - start) / max(end - start, 1e-3)
+        # clipped: the 0.3 s after a phrase holds its final pitch (an unclipped bend explodes on short phrases)
+        rel = np.clip((t[inside] - start) / max(end - start, 1e-3), 0.0, 1.0)
         onset_st = rng.uniform(1.0, 3.5)
         st[inside] = onset_st - rng.uniform(2.0, 5.0) * rel
         final = rel > 0.75
@@ -315,7 +317,7 @@ def _f0_contour(speaker: Speaker, score: _Score, t: np.ndarray, rng: np.random.G
     drift = np.cumsum(rng.normal(0, 1, t.size))
     drift = convolve1d(drift - drift.mean(), np.hanning(81) / np.hanning(81).sum(), mode="nearest")
     st += 0.6 * drift / (np.std(drift) + 1e-9)
-    return speaker.f0_hz * 2 ** (st / 12)
+    return speaker.f0_hz * 2 ** (np.clip(st, -F0_SPAN_ST, F0_SPAN_ST) / 12)
 
 
 def _fill_formants(col: np.ndarray, default: float) -> np.ndarray:

@@ -196,3 +196,17 @@ def test_ltas_close_to_the_real_speech_corpus(ltas_synth: np.ndarray) -> None:
     report = ", ".join(f"{c:g} Hz {d:+.1f}" for c, d in zip(ANSI_S35_CENTRES_HZ, deviation))
     print(f"synthetic minus real LTAS (dB): {report}")
     assert np.all(np.abs(deviation) <= 8.0), report
+
+
+def test_f0_contour_stays_within_its_span_for_short_phrases():
+    """Regression: a short phrase once bent f0 to 6 kHz (and a 288 GiB jitter array); now it stays in range."""
+    from eqlib.speech_synth import F0_SPAN_ST, Speaker, _compose, _f0_contour
+
+    for speaker_id, seed in [(167, 1474813088), *((s, s * 7919) for s in range(40))]:
+        speaker = Speaker.from_id(speaker_id)
+        rng = np.random.default_rng(seed)
+        score = _compose(speaker, 3.0, rng)
+        f0 = _f0_contour(speaker, score, np.arange(0, 3.0, 0.005), rng)
+        assert np.all(np.isfinite(f0))
+        assert f0.max() <= speaker.f0_hz * 2 ** (F0_SPAN_ST / 12) + 1e-6
+        assert f0.min() >= speaker.f0_hz * 2 ** (-F0_SPAN_ST / 12) - 1e-6
