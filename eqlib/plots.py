@@ -138,18 +138,7 @@ def plot_spectrogram(samples: np.ndarray, sample_rate: int, ax: plt.Axes | None 
     freqs_hz, times_s, power = scipy.signal.spectrogram(np.asarray(samples, dtype=np.float64), fs=sample_rate,
                                                         window="hann", nperseg=n_fft, noverlap=3 * n_fft // 4,
                                                         scaling="spectrum")
-    keep = freqs_hz >= FREQ_MIN_HZ
-    mesh = ax.pcolormesh(times_s, freqs_hz[keep], 10 * np.log10(power[keep] + 1e-20), shading="auto",
-                         cmap="magma", vmin=db_range[0], vmax=db_range[1], rasterized=True)
-    ax.set_yscale("log")
-    ax.set_ylim(FREQ_MIN_HZ, min(FREQ_MAX_HZ, sample_rate / 2))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda f, _: f"{f / 1000:g}k" if f >= 1000 else f"{f:g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
-    ax.figure.colorbar(mesh, ax=ax, label="power (dB)")
-    ax.grid(False)
-    return ax
+    return _draw_spectrogram(ax, times_s, freqs_hz, power, sample_rate, db_range, colorbar=True)
 
 
 def plot_latent(vector: np.ndarray, ax: plt.Axes | None = None, title: str | None = None,
@@ -268,6 +257,12 @@ def plot_power_spectrogram(power: np.ndarray, sample_rate: int, hop_length: int,
     power = np.asarray(power, dtype=np.float64)
     freqs_hz = np.linspace(0.0, sample_rate / 2, power.shape[0])
     times_s = np.arange(power.shape[1]) * hop_length / sample_rate
+    return _draw_spectrogram(ax, times_s, freqs_hz, power, sample_rate, db_range, colorbar)
+
+
+def _draw_spectrogram(ax: plt.Axes, times_s: np.ndarray, freqs_hz: np.ndarray, power: np.ndarray, sample_rate: int,
+                      db_range: tuple[float, float], colorbar: bool) -> plt.Axes:
+    """Power ``(freqs, frames)`` in dB as a mesh on a log-Hz axis from 20 Hz."""
     keep = freqs_hz >= FREQ_MIN_HZ
     mesh = ax.pcolormesh(times_s, freqs_hz[keep], 10 * np.log10(power[keep] + 1e-20), shading="auto", cmap="magma",
                          vmin=db_range[0], vmax=db_range[1], rasterized=True)
