@@ -9,7 +9,8 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
 - ``05_application_cases.png``: harsh sibilance / muddy bass, both directions, long-term spectra;
 - ``05_music_pair<k>.png``: responses on music (never trained on);
 - ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
-- ``results.md``: ``eqlib.evaluate``'s table (identity and the three models on every evaluation set).
+- ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, the three models and the hybrid mode on
+  every evaluation set).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ PROBLEMS = {  # the application cases: +9 dB where speech goes wrong (Hz, Q)
     "muddy bass": EQSettings([[9, 250, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]),
 }
 DIRECTIONS = ("reference has it", "input has it")
-EVALUATE_SYSTEMS = ("identity", *MODEL_NAMES)  # results.md
+EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, "hybrid_proposed_db")  # results.md
 APPLICATION_SPEECH = ("speech-p351-f", "speech-p363-m")  # committed examples: input speaker, reference speaker
 
 
@@ -354,7 +355,7 @@ def _write_text(path: Path, text: str, written: list[Path]) -> None:
 
 
 def _results_md(out: Path, written: list[Path]) -> None:
-    """``results.md`` by ``eqlib.evaluate`` (identity and the three shipped models on every evaluation set; only
+    """``results.md`` by ``eqlib.evaluate`` (``EVALUATE_SYSTEMS`` on every evaluation set; only
     the test set in quick mode). The slow spectral baseline is left to ``python -m eqlib.evaluate``; on the
     test set it is in ``04_errors.md``."""
     from eqlib import evaluate
