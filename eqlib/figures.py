@@ -355,9 +355,8 @@ def _write_text(path: Path, text: str, written: list[Path]) -> None:
 
 
 def _results_md(out: Path, written: list[Path]) -> None:
-    """``results.md`` by ``eqlib.evaluate`` (``EVALUATE_SYSTEMS`` on every evaluation set; only
-    the test set in quick mode). The slow spectral baseline is left to ``python -m eqlib.evaluate``; on the
-    test set it is in ``04_errors.md``."""
+    """``results.md`` by ``eqlib.evaluate``: ``EVALUATE_SYSTEMS`` on every evaluation set (only the test set in
+    quick mode). Spectral match and hybrid fit each pair (about 0.5 s a pair), so this is the slow part."""
     from eqlib import evaluate
     from eqlib.evalsets import EVAL_SETS
 
