@@ -1,0 +1,88 @@
+"""Ship a trained run as default weights: ``python -m eqlib.ship runs/proposed_db-mixed``.
+
+Copies the run's ``best.pt`` (weights, configs, step, validation metrics; no optimiser state) to
+``eqlib/weights/<model>.pt`` and its ``metrics.csv`` to ``eqlib/weights/<model>.metrics.csv``,
+then rewrites the training section of ``eqlib/weights/MODEL_CARD.md`` from every shipped
+checkpoint, so the card never states a number the files do not hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import platform
+import shutil
+from pathlib import Path
+
+import torch
+
+from eqlib.checkpoint import WEIGHTS_DIR, read_checkpoint
+from eqlib.models import MODEL_NAMES
+
+CARD = WEIGHTS_DIR / "MODEL_CARD.md"
+TRAINING_BEGIN, TRAINING_END = "<!-- training:begin -->", "<!-- training:end -->"
+
+
+def train_command(train_config: dict, out: str) -> str:
+    """The exact ``python -m eqlib.train`` command that reproduces a run's config."""
+    args = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool) else
+                    (f"--{k.replace('_', '-')}" if v else f"--no-{k.replace('_', '-')}")
+                    for k, v in train_config.items())
+    return f"python -m eqlib.train --out {out} {args}"
+
+
+def ship(run_dir: str | Path, hardware: str) -> Path:
+    """Copy a run's best checkpoint and metrics into ``eqlib/weights``; record ``hardware`` in it."""
+    run_dir = Path(run_dir)
+    payload = read_checkpoint(run_dir / "best.pt")
+    rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
+    name = payload["model_config"]["name"]
+    payload["hardware"] = hardware
+    payload["wall_s"] = float(rows[-1]["wall_s"])
+    payload["steps_run"] = int(rows[-1]["step"])
+    payload["command"] = train_command(payload["train_config"], str(run_dir))
+    target = WEIGHTS_DIR / f"{name}.pt"
+    torch.save(payload, target)
+    shutil.copyfile(run_dir / "metrics.csv", WEIGHTS_DIR / f"{name}.metrics.csv")
+    return target
+
+
+def training_section() -> str:
+    """Markdown table of every shipped checkpoint's training facts."""
+    lines = ["| model | data | best step / steps run | batch | wall time | hardware | val response error (dB) |",
+             "|---|---|---|---|---|---|---|"]
+    commands = []
+    for name in MODEL_NAMES:
+        path = WEIGHTS_DIR / f"{name}.pt"
+        if not path.exists():
+            continue
+        p = read_checkpoint(path)
+        tc = p["train_config"]
+        lines.append(f"| `{name}` | {tc['data']} | {p['step']} / {p.get('steps_run', '?')} | {tc['batch_size']} | "
+                     f"{p.get('wall_s', 0) / 60:.0f} min | {p.get('hardware', '?')} | "
+                     f"{p['best_metrics']['val_response_db']:.2f} |")
+        commands.append(f"- `{name}`: `{p.get('command', '?')}`")
+    return "\n".join(lines + ["", "Exact commands:", *commands])
+
+
+def update_card() -> None:
+    """Replace the text between the training markers of MODEL_CARD.md."""
+    text = CARD.read_text()
+    head, rest = text.split(TRAINING_BEGIN)
+    _, tail = rest.split(TRAINING_END)
+    CARD.write_text(f"{head}{TRAINING_BEGIN}\n{training_section()}\n{TRAINING_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m eqlib.ship", description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="run folders holding best.pt and metrics.csv")
+    parser.add_argument("--hardware", default=f"{platform.processor() or platform.machine()} CPU, "
+                                                f"{torch.get_num_threads()} threads")
+    args = parser.parse_args(argv)
+    for run in args.runs:
+        print("shipped", ship(run, args.hardware))
+    update_card()
+
+
+if __name__ == "__main__":
+    main()
