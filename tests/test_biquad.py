@@ -20,7 +20,6 @@ from eqlib.biquad import (
     cascade_response_db,
     is_stable,
     poles,
-    sos_response_db,
     sosfilt_exact,
     sosfilt_fft,
 )

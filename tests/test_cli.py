@@ -19,7 +19,7 @@ import torch
 
 from eqlib import cli
 from eqlib.audio import resample, write_audio_atomic
-from eqlib.eq import DEFAULT_EQ, EQSettings
+from eqlib.eq import EQSettings
 from eqlib.spectral_fit import fit_grid_hz, long_term_spectrum_db, spectral_match
 
 EQLIB_SCRIPT = Path(sys.executable).parent / "eqlib"
