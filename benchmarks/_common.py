@@ -5,6 +5,7 @@ Every benchmark works on a fresh clone: its audio comes from the clips shipped i
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -83,3 +84,17 @@ def run_isolated(script: str, job: dict) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"worker {job} failed:\n{proc.stderr.strip()}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def parse_or_work(doc: str, repeats: int, worker: Callable[[dict], dict]) -> argparse.Namespace | None:
+    """Parse ``--batch``/``--repeats``; in a ``--worker`` child, run ``worker`` on its job, print the JSON
+    result for :func:`run_isolated` and return ``None``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return None
+    return args

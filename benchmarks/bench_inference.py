@@ -10,8 +10,6 @@ interpreter; peak = peak RSS growth over the RSS just before the model is loaded
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +18,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EXCERPT_S, best_time_s, example_excerpts, hardware_line, peak_rss_mib, rss_mib, run_isolated  # noqa: E402
+from _common import (EXCERPT_S, best_time_s, example_excerpts, hardware_line, parse_or_work, peak_rss_mib,  # noqa: E402
+                     rss_mib, run_isolated)
 
 from eqlib.checkpoint import default_weights, load_model  # noqa: E402
 from eqlib.models import MODEL_NAMES, build_model  # noqa: E402
@@ -46,13 +45,8 @@ def worker(job: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
+    args = parse_or_work(__doc__, 5, worker)
+    if args is None:
         return
 
     print(f"hardware: {hardware_line()}")

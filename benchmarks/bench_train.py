@@ -11,8 +11,6 @@ training loss of ``eqlib.train.compute_loss`` with the default ``TrainConfig``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -20,7 +18,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import best_time_s, example_excerpts, hardware_line, peak_rss_mib, rss_mib, run_isolated  # noqa: E402
+from _common import (best_time_s, example_excerpts, hardware_line, parse_or_work, peak_rss_mib,  # noqa: E402
+                     rss_mib, run_isolated)
 
 from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, build_model  # noqa: E402
 from eqlib.pairs import PairSampler, SpectrogramBank  # noqa: E402
@@ -57,13 +56,8 @@ def worker(job: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(worker(json.loads(args.worker))))
+    args = parse_or_work(__doc__, 2, worker)
+    if args is None:
         return
 
     cases = [("cpu", 1), ("cpu", os.cpu_count() or 1)] + ([("cuda", 1)] if torch.cuda.is_available() else [])
