@@ -36,7 +36,7 @@ from eqlib.examples import list_examples, load_example
 from eqlib.inference import Predictor, load_predictor
 from eqlib.latents import collect_latents, latent_summary, pca_2d, pick_good_and_poor
 from eqlib.metrics import mean_ci95, response_error_db
-from eqlib.models import MODEL_NAMES, build_model
+from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
 from eqlib.runtime import figures_dir, is_quick, repo_root
@@ -80,20 +80,6 @@ def load_predictors(weights: Mapping[str, str | Path] | None = None,
         raise CheckpointError(f"weights not found: {', '.join(missing)} (train and ship them: python -m eqlib.train, "
                               f"python -m eqlib.ship)")
     return {n: load_predictor(n, p) for n, p in paths.items()}
-
-
-def notebook_predictors(weights: Mapping[str, str | Path] | None = None) -> dict[str, Predictor]:
-    """:func:`load_predictors`; in quick mode only, missing weights give a printed warning and untrained
-    (seeded) models instead, so a fresh clone's notebooks still run end to end. Full mode raises."""
-    try:
-        return load_predictors(weights)
-    except CheckpointError as err:
-        if not is_quick():
-            raise
-        print(f"WARNING: {err}\nQuick mode continues with UNTRAINED models: the pictures show the pipeline, "
-              "not results.")
-        torch.manual_seed(0)
-        return {name: Predictor(build_model(name)) for name in MODEL_NAMES}
 
 
 def predict_pairs(predictor: Predictor | Callable[[np.ndarray, np.ndarray], EQSettings], pairs: Sequence[EvalPair],

@@ -189,7 +189,7 @@ def spectrogram_eq_error_db(audio: np.ndarray, settings: EQSettings, config: Fea
     db_exact, db_approx = (10 * torch.log10(m.clamp_min(1e-12)) for m in (mel_exact, mel_approx))
     keep = db_exact > db_exact.max() - 60
     diff = (db_exact - db_approx).abs()[keep]
-    lt = (10 * torch.log10(mel_exact.mean(-1).clamp_min(1e-12)) - 10 * torch.log10(mel_approx.mean(-1).clamp_min(1e-12)))
-    lt_keep = 10 * torch.log10(mel_exact.mean(-1).clamp_min(1e-12)) > 10 * torch.log10(mel_exact.mean(-1).max()) - 60
+    lt_exact, lt_approx = (10 * torch.log10(m.mean(-1).clamp_min(1e-12)) for m in (mel_exact, mel_approx))
+    lt_keep = lt_exact > lt_exact.max() - 60
     return {"mean_abs_db": float(diff.mean()), "p99_abs_db": float(torch.quantile(diff, 0.99)),
-            "long_term_max_abs_db": float(lt.abs()[lt_keep].max())}
+            "long_term_max_abs_db": float((lt_exact - lt_approx).abs()[lt_keep].max())}
