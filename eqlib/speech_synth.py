@@ -13,7 +13,10 @@ A source-filter model in the spirit of the Klatt (1980) formant synthesiser, vec
   made minimum phase by cepstral folding. Fricatives and bursts use place-dependent noise spectra
   (s, sh, f, th; labial, alveolar, velar bursts) reaching 16 kHz.
 * **Recording chain** (belongs to the speaker, not an EQ label): a mic high-pass, a smooth random
-  tilt and two gentle resonances, early reflections with a short diffuse tail, and a noise floor.
+  tilt and two gentle resonances, early reflections with a short diffuse tail, and what real rooms
+  add: a coloured noise floor, low-frequency rumble and, for some speakers, mains hum. Their levels
+  were raised to those measured in the pauses of the real-speech corpus (VCTK's floor sits about
+  20 dB above a clean synthetic one, and its rumble below 60 Hz about 20 dB higher still).
 
 Each utterance is loudness-normalised to about -23 LUFS (± 3 dB, random) and is peak-safe.
 Speaker ids ``0 .. NUM_SPEAKERS-1`` are split disjointly into train/val/test.
@@ -153,8 +156,12 @@ class Speaker:
     reflections: tuple[tuple[float, float], ...]  # (delay s, gain linear)
     rt60_s: float
     reverb_db: float  # diffuse tail level re direct sound
-    noise_floor_db: float  # noise level re the speech loudness
+    noise_floor_db: float  # broadband noise level re the speech loudness
     noise_tilt_db_per_oct: float
+    rumble_hz: float  # corner of the low-frequency rumble (handling, ventilation, traffic)
+    rumble_db: float  # rumble level re the speech loudness
+    hum_hz: float  # mains frequency, 50 or 60 Hz
+    hum_db: float  # mains hum level re the speech loudness (-inf: none)
 
     @staticmethod
     def from_id(speaker_id: int) -> "Speaker":
@@ -180,13 +187,15 @@ class Speaker:
             speaker_id=sid, voice_class=voice_class, f0_hz=f0, f0_range_st=float(u(2.0, 7.0)),
             formant_scale=float(scale), formant_jitter=tuple(float(v) for v in np.exp(rng.normal(0, 0.04, 3))),
             bandwidth_scale=float(u(0.8, 1.3)), open_quotient=float(oq), speed_quotient=float(u(3.0, 5.0)),
-            tilt_corner_hz=float(np.exp(u(np.log(3000), np.log(12000)))), breathiness_db=float(breath),
+            tilt_corner_hz=float(np.exp(u(np.log(4000), np.log(14000)))), breathiness_db=float(breath),
             jitter=float(u(0.003, 0.015)), shimmer=float(u(0.02, 0.08)), syllable_rate_hz=float(u(3.8, 5.5)),
             sibilant_hz=float(u(4000, 6300) * (1.0 if voice_class == "male" else 1.12)),
-            fricative_db=float(u(-4, 3)), highpass_hz=float(u(20, 70)), proximity_db=float(u(0.0, 10.0)),
-            chain_tilt_db_per_oct=float(u(-1.5, 1.5)), chain_peaks=peaks, lowpass_hz=float(u(10000, 24000)),
+            fricative_db=float(u(-4, 3)), highpass_hz=float(u(20, 70)), proximity_db=float(u(1.0, 12.0)),
+            chain_tilt_db_per_oct=float(u(-1.5, 1.5)), chain_peaks=peaks, lowpass_hz=float(u(12000, 22000)),
             reflections=reflections, rt60_s=float(u(0.08, 0.4)), reverb_db=float(u(-30, -14)),
-            noise_floor_db=float(u(-72, -50)), noise_tilt_db_per_oct=float(u(-4.0, 0.0)),
+            noise_floor_db=float(u(-66, -44)), noise_tilt_db_per_oct=float(u(-4.0, 0.0)),
+            rumble_hz=float(np.exp(u(np.log(30), np.log(150)))), rumble_db=float(u(-48, -20)),
+            hum_hz=float(rng.choice([50.0, 60.0])), hum_db=float(u(-66, -40) if rng.random() < 0.3 else -np.inf),
         )
 
 
@@ -397,7 +406,7 @@ def _chain_log(speaker: Speaker, f: np.ndarray) -> np.ndarray:
     out += speaker.chain_tilt_db_per_oct / 20 * np.log(10) * np.log2(fx / 1000.0) / (1 + (300.0 / fx) ** 2)
     for freq, gain_db, q in speaker.chain_peaks:
         out += _log_peak(f, freq, gain_db, q)
-    out -= 0.5 * np.log1p((f / speaker.lowpass_hz) ** 2)
+    out -= 0.5 * np.log1p((f / speaker.lowpass_hz) ** 4)  # 12 dB/oct mic/converter top roll-off
     return out
 
 
@@ -591,24 +600,41 @@ def synthesize(speaker_id: int, duration_s: float, seed: int, sample_rate: int =
 
 
 def _normalise(speaker: Speaker, speech: np.ndarray, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Scale to the random target loudness, add the speaker's noise floor, keep |x| ≤ 1."""
+    """Scale to the random target loudness, add the speaker's noise floor, rumble and hum, keep |x| ≤ 1."""
     target = TARGET_LUFS + rng.uniform(-TARGET_LUFS_SPREAD_DB, TARGET_LUFS_SPREAD_DB)
     x64 = speech.astype(np.float64)
     level = pyloudnorm.Meter(sample_rate).integrated_loudness(x64) if x64.size >= 0.4 * sample_rate else -np.inf
     if not np.isfinite(level):
         level = 10 * np.log10(np.mean(x64 ** 2) + 1e-20) - 0.691
     x64 *= 10 ** ((target - level) / 20)
-    floor = rng.standard_normal(x64.size)
-    if speaker.noise_tilt_db_per_oct:
-        # one-pole low-pass tilts the floor from white towards pink/brown
-        coef = float(np.clip(-speaker.noise_tilt_db_per_oct / 6.0, 0, 0.95))
-        floor = scipy.signal.lfilter([1.0], [1.0, -coef], floor)
-    floor *= 10 ** ((target + speaker.noise_floor_db) / 20) / (np.std(floor) + 1e-12)
-    x64 += floor
+    x64 += _room_noise(speaker, x64.size, sample_rate, target, rng)
     peak = np.max(np.abs(x64))
     if peak > 0.99:
         x64 *= 0.99 / peak
     return x64.astype(np.float32)
+
+
+def _scaled(noise: np.ndarray, level_db: float) -> np.ndarray:
+    return noise * (10 ** (level_db / 20) / (np.std(noise) + 1e-12))
+
+
+def _room_noise(speaker: Speaker, num_samples: int, sample_rate: int, target_db: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """The speaker's stationary background ``(time,)``: coloured floor + rumble + hum, levels re ``target_db``."""
+    floor = rng.standard_normal(num_samples)
+    if speaker.noise_tilt_db_per_oct:
+        # one-pole low-pass tilts the floor from white towards pink/brown
+        coef = float(np.clip(-speaker.noise_tilt_db_per_oct / 6.0, 0, 0.95))
+        floor = scipy.signal.lfilter([1.0], [1.0, -coef], floor)
+    out = _scaled(floor, target_db + speaker.noise_floor_db)
+    sos = scipy.signal.butter(2, speaker.rumble_hz, btype="low", fs=sample_rate, output="sos")
+    out += _scaled(scipy.signal.sosfilt(sos, rng.standard_normal(num_samples)), target_db + speaker.rumble_db)
+    if np.isfinite(speaker.hum_db):
+        t = np.arange(num_samples) / sample_rate
+        phases = rng.uniform(0, 2 * np.pi, 5)
+        hum = sum(np.sin(2 * np.pi * k * speaker.hum_hz * t + phases[k - 1]) / k for k in range(1, 6))
+        out += _scaled(hum, target_db + speaker.hum_db)
+    return out
 
 
 def synthesize_batch(speaker_ids: Sequence[int], seeds: Sequence[int], duration_s: float,
