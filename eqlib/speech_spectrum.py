@@ -1,6 +1,13 @@
-"""A published long-term average speech spectrum and third-octave band levels to compare against it.
+"""Published long-term average speech spectra and third-octave band levels to compare against them.
 
-The reference is ANSI S3.5-1997, *Methods for Calculation of the Speech Intelligibility
+Two tables:
+
+* Byrne et al. (1994), "An international comparison of long-term average speech spectra",
+  J. Acoust. Soc. Am. 96(4), 2108-2120, doi:10.1121/1.410152: the "universal" LTASS (male and
+  female talkers of 12 languages averaged), one-third-octave band levels in dB SPL for an overall
+  level of 70 dB SPL, 63 Hz - 16 kHz. The 25 values sum to 70.0 dB SPL (checked in the tests); the
+  same values appear, e.g., in openMHA's ``LTASS_speech_level_in_frequency_bands`` tests.
+* ANSI S3.5-1997, *Methods for Calculation of the Speech Intelligibility
 Index*, Table 3 ("One-third octave band SII procedure"), column "Standard speech spectrum level
 for stated vocal effort: normal": spectrum levels (dB SPL per Hz) of speech at normal vocal effort
 (overall 62.35 dB SPL) in the 18 one-third-octave bands 160 Hz - 8 kHz. The same table is
@@ -29,6 +36,20 @@ ANSI_S35_NORMAL_SPECTRUM_LEVEL_DB: np.ndarray = np.array(
     dtype=np.float64,
 )
 
+#: Centre frequencies of the Byrne et al. (1994) universal LTASS, Hz ``(25,)``.
+BYRNE_1994_CENTRES_HZ: np.ndarray = np.array(
+    [63, 80, 100, 125, 160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000,
+     6300, 8000, 10000, 12500, 16000],
+    dtype=np.float64,
+)
+
+#: Byrne et al. (1994) universal LTASS, one-third-octave band levels, dB SPL at 70 dB SPL overall ``(25,)``.
+BYRNE_1994_BAND_LEVELS_DB: np.ndarray = np.array(
+    [38.6, 43.5, 54.4, 57.7, 56.8, 60.2, 60.3, 59.0, 62.1, 62.1, 60.5, 56.8, 53.7, 53.0, 52.0, 48.7, 48.1, 46.8,
+     45.6, 44.5, 44.3, 43.7, 43.4, 41.3, 40.7],
+    dtype=np.float64,
+)
+
 _THIRD_OCTAVE_HALF = 2.0 ** (1.0 / 6.0)
 
 
@@ -36,6 +57,14 @@ def third_octave_bandwidth_hz(centres_hz: np.ndarray) -> np.ndarray:
     """Exact base-2 one-third-octave bandwidth in Hz of each centre frequency ``(bands,)``."""
     centres_hz = np.asarray(centres_hz, dtype=np.float64)
     return centres_hz * (_THIRD_OCTAVE_HALF - 1.0 / _THIRD_OCTAVE_HALF)
+
+
+def byrne_band_levels_db(low_hz: float = 100.0, high_hz: float = 10000.0) -> tuple[np.ndarray, np.ndarray]:
+    """The Byrne et al. (1994) universal LTASS between ``low_hz`` and ``high_hz``: centres (Hz), band levels (dB SPL)."""
+    keep = (BYRNE_1994_CENTRES_HZ >= low_hz) & (BYRNE_1994_CENTRES_HZ <= high_hz)
+    if not keep.any():
+        raise ValueError(f"byrne_band_levels_db: no band between {low_hz:g} and {high_hz:g} Hz")
+    return BYRNE_1994_CENTRES_HZ[keep], BYRNE_1994_BAND_LEVELS_DB[keep]
 
 
 def ansi_normal_band_levels_db() -> np.ndarray:

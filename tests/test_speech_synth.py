@@ -9,8 +9,8 @@ from scipy.signal import butter, sosfiltfilt, stft, welch
 
 from eqlib.audio import loudness_lufs, resample
 from eqlib.runtime import shared_corpora_dir
-from eqlib.speech_spectrum import (ANSI_S35_CENTRES_HZ, ansi_normal_band_levels_db, third_octave_bandwidth_hz,
-                                   third_octave_levels_db)
+from eqlib.speech_spectrum import (ANSI_S35_CENTRES_HZ, BYRNE_1994_BAND_LEVELS_DB, ansi_normal_band_levels_db,
+                                   byrne_band_levels_db, third_octave_bandwidth_hz, third_octave_levels_db)
 from eqlib.speech_synth import (NUM_SPEAKERS, Speaker, speaker_ids, synthesize, synthesize_batch)
 
 SR = 44100
@@ -22,12 +22,21 @@ def _normalised(levels_db: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def ltas_synth() -> np.ndarray:
-    """Pooled third-octave LTAS of 40 test-split speakers × 3 s, re total power in 160 Hz - 8 kHz."""
-    levels = [third_octave_levels_db(synthesize(s, 3.0, 100 + s), SR, ANSI_S35_CENTRES_HZ)
-              for s in speaker_ids("test")]
-    per_utterance = _normalised(np.array(levels))
+def test_utterances() -> list[np.ndarray]:
+    """One 3-s utterance by each of the 40 test-split speakers."""
+    return [synthesize(s, 3.0, 100 + s) for s in speaker_ids("test")]
+
+
+def _pooled_ltas(utterances: list[np.ndarray], centres_hz: np.ndarray) -> np.ndarray:
+    """Pooled third-octave LTAS, each utterance re its total power in the bands (dB ``(bands,)``)."""
+    per_utterance = _normalised(np.array([third_octave_levels_db(u, SR, centres_hz) for u in utterances]))
     return 10 * np.log10(np.mean(10 ** (per_utterance / 10), axis=0))
+
+
+@pytest.fixture(scope="module")
+def ltas_synth(test_utterances: list[np.ndarray]) -> np.ndarray:
+    """Pooled third-octave LTAS of the test speakers in the ANSI bands, 160 Hz - 8 kHz."""
+    return _pooled_ltas(test_utterances, ANSI_S35_CENTRES_HZ)
 
 
 # --- the band-level helper and the published table ------------------------------------------------------
@@ -60,6 +69,19 @@ def test_ltas_matches_ansi_s35_normal_speech(ltas_synth: np.ndarray) -> None:
     worst = int(np.argmax(np.abs(deviation)))
     assert np.all(np.abs(deviation) <= 4.0), (
         f"LTAS deviates {deviation[worst]:+.1f} dB at {ANSI_S35_CENTRES_HZ[worst]:g} Hz; all: {np.round(deviation, 1)}")
+
+
+def test_byrne_table_sums_to_its_overall_level() -> None:
+    # Byrne et al. (1994) give the universal LTASS for an overall level of 70 dB SPL
+    assert 10 * np.log10(np.sum(10 ** (BYRNE_1994_BAND_LEVELS_DB / 10))) == pytest.approx(70.0, abs=0.05)
+
+
+def test_ltas_matches_byrne_1994_from_100_hz_to_10_khz(test_utterances: list[np.ndarray]) -> None:
+    centres, published = byrne_band_levels_db(100.0, 10000.0)
+    assert centres[0] == 100 and centres[-1] == 10000 and centres.size == 21
+    deviation = _pooled_ltas(test_utterances, centres) - _normalised(published)
+    report = ", ".join(f"{c:g} Hz {d:+.1f}" for c, d in zip(centres, deviation))
+    assert np.all(np.abs(deviation) <= 4.0), f"synthetic minus Byrne 1994 LTASS (dB): {report}"
 
 
 # --- (b) syllabic modulation ----------------------------------------------------------------------------
