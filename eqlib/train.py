@@ -55,6 +55,7 @@ class TrainConfig:
     patience: int = 8  # evaluations without improvement before stopping early
     crop_frames: int = 56  # random 2.6-s crops of the 3-s excerpts
     chain_prob: float = 0.5
+    tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
     device: str = "auto"
     compile: bool = False
@@ -146,7 +147,8 @@ def _append_csv(path: Path, row: dict) -> None:
 def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: int, num_excerpts: int) -> PairSampler:
     """A pair sampler over a fresh spectrogram bank of ``split`` excerpts from ``config.data``."""
     model_features = MODEL_CONFIGS[config.model].features
-    audio, speakers = training_excerpts(config.data, split, num_excerpts, config.excerpt_s, seed)
+    audio, speakers = training_excerpts(config.data, split, num_excerpts, config.excerpt_s, seed,
+                                        config.tts_share)
     bank = SpectrogramBank(audio, speakers, model_features, device=device)
     return PairSampler(bank, config.pair_config())
 
@@ -254,6 +256,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=value, choices=choices)
     args = vars(parser.parse_args(argv))
     out, resume = args.pop("out"), args.pop("resume")
+    if args["tts_share"] > 0:
+        from eqlib.tts_voices import ENGINE, available
+
+        if not available():
+            parser.error(f"--tts-share needs {ENGINE}, which is not installed (Debian: apt-get install {ENGINE})")
     best = train(replace(defaults, **args), out, resume=resume)
     print("best validation:", json.dumps(best))
 
