@@ -10,7 +10,7 @@ import torch
 from eqlib.audio import AudioError
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.spectral_fit import (band_levels_db, fit_eq_to_target, fit_grid_hz, long_term_spectrum_db,
-                                match_spectra, smoothed_spectrum_db, spectral_match)
+                                match_spectra, smoothed_spectrum_db, spectral_match, spectral_match_batch)
 
 SR = 44100
 GRID = np.geomspace(20, 20000, 400)
@@ -74,6 +74,20 @@ def test_exact_recovery_when_reference_is_filtered_input(seed):
     reference = 0.5 * truth.apply(x, SR)  # a level change must not matter
     fitted = spectral_match(x, reference, SR)
     assert _level_free_error_db(fitted, truth) < 0.5
+
+
+def test_batch_gives_each_pair_its_own_fit():
+    # like julius's fast paths: the batched fit is kept only because it agrees with fitting each pair alone
+    g = torch.Generator().manual_seed(2)
+    truths = [EQSettings(p.numpy()) for p in DEFAULT_EQ.sample(3, g)]
+    inputs = [_coloured_noise(seed, 1.0) for seed in (20, 21, 22)]
+    references = [t.apply(_coloured_noise(seed + 10, 1.0), SR) for seed, t in zip((20, 21, 22), truths)]
+    inits = truths[::-1]
+    for kwargs in ({}, {"prior_weight": 100.0}):
+        batch = spectral_match_batch(inputs, references, SR, inits=inits if kwargs else None, **kwargs)
+        for k, fitted in enumerate(batch):
+            alone = spectral_match(inputs[k], references[k], SR, init=inits[k] if kwargs else None, **kwargs)
+            assert _level_free_error_db(fitted, alone) < 1e-3
 
 
 def test_match_spectra_fits_audible_points_and_ignores_silent_ones():
