@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -26,8 +27,8 @@ from tqdm.auto import tqdm
 from eqlib.eq import EQSettings
 from eqlib.metrics import (lts_distance_db, mean_ci95, param_errors, response_error_db,
                            third_octave_response_error_db)
-from eqlib.runtime import figures_dir, is_quick
-from eqlib.spectral_fit import spectral_match
+from eqlib.runtime import figures_dir, is_quick, one_thread, repo_root
+from eqlib.spectral_fit import spectral_match_batch
 
 System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
 
@@ -48,19 +49,33 @@ def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample
     return EQSettings.identity()
 
 
-def spectral_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-    """The non-learned match EQ: least-squares fit to ``LTS(reference) − LTS(input)``."""
-    return spectral_match(input_audio, reference_audio, sample_rate)
+@dataclass(frozen=True)
+class SpectralSystem:
+    """The least-squares match EQ (:mod:`eqlib.spectral_fit`), optionally started from, and held near by
+    ``prior_weight``, the prediction of ``init_system``. A system with a ``batch`` method: evaluating
+    all pairs of a set in one call is several times faster and gives the same EQs."""
+
+    init_system: System | None = None
+    prior_weight: float = 0.0
+
+    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
+        return self.batch([input_audio], [reference_audio], sample_rate)[0]
+
+    def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+              sample_rate: int) -> list[EQSettings]:
+        """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
+        inits = (None if self.init_system is None
+                 else [self.init_system(x, r, sample_rate) for x, r in zip(inputs, references)])
+        return spectral_match_batch(inputs, references, sample_rate, inits=inits, prior_weight=self.prior_weight)
 
 
-def hybrid_system(model_system: System, prior_weight: float) -> System:
+#: The non-learned match EQ: least-squares fit to ``LTS(reference) − LTS(input)``.
+spectral_system = SpectralSystem()
+
+
+def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
     """A model's prediction refined by the spectral fit, held near the prediction by ``prior_weight``."""
-
-    def system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-        init = model_system(input_audio, reference_audio, sample_rate)
-        return spectral_match(input_audio, reference_audio, sample_rate, init=init, prior_weight=prior_weight)
-
-    return system
+    return SpectralSystem(model_system, prior_weight)
 
 
 def load_named_system(name: str, weights: str | Path | None = None) -> System:
@@ -104,41 +119,58 @@ def load_systems(args: Sequence[str]) -> dict[str, System]:
     return systems
 
 
+def predict_all(system: System, pairs: Sequence, sample_rate: int = 44100, progress: bool = True,
+                desc: str = "pairs") -> tuple[list[EQSettings], np.ndarray]:
+    """``system``'s EQ for every pair (in one call when it has a ``batch`` method) and the seconds each took
+    ``(pairs,)`` (a batch's time shared out evenly)."""
+    batch = getattr(system, "batch", None)
+    if batch is not None:
+        start = time.perf_counter()
+        predicted = batch([p.input for p in pairs], [p.reference for p in pairs], sample_rate)
+        return predicted, np.full(len(pairs), (time.perf_counter() - start) / len(pairs))
+    predicted, seconds = [], []
+    for pair in tqdm(pairs, desc=desc, disable=not progress, leave=False):
+        start = time.perf_counter()
+        predicted.append(system(pair.input, pair.reference, sample_rate))
+        seconds.append(time.perf_counter() - start)
+    return predicted, np.array(seconds)
+
+
 def evaluate_system(system: System, pairs: Sequence, sample_rate: int = 44100, progress: bool = True,
                     desc: str = "pairs") -> dict[str, np.ndarray]:
     """Run ``system`` on every pair and score its EQ against the pair's θ.
 
     Args:
-        system: ``(input, reference, sample_rate) -> EQSettings``.
+        system: ``(input, reference, sample_rate) -> EQSettings``, optionally with a ``batch`` method
+            (``(inputs, references, sample_rate) -> list[EQSettings]``, see :class:`SpectralSystem`).
         pairs: objects with ``input``, ``reference`` ``(time,)`` and ``params`` θ ``(bands, 3)``
             (e.g. :class:`eqlib.evalsets.EvalPair`).
         sample_rate: sampling rate in Hz of every pair.
 
     Returns:
-        Per-pair arrays: ``gain_db``, ``freq_oct``, ``q_oct`` ``(pairs, bands)``; ``response_db``,
-        ``response_3oct_db`` (level-free response errors), ``lts_ideal_db`` (third-octave LTS
-        distance of the input processed by the prediction to the input processed by θ),
-        ``lts_reference_db`` (the same to the reference itself) and ``seconds`` (system time): ``(pairs,)``.
+        Per-pair arrays: ``params`` (the predicted EQ) ``(pairs, bands, 3)``; ``gain_db``, ``freq_oct``,
+        ``q_oct`` ``(pairs, bands)``; ``response_db``, ``response_3oct_db`` (level-free response errors),
+        ``lts_ideal_db`` (third-octave LTS distance of the input processed by the prediction to the input
+        processed by θ), ``lts_reference_db`` (the same to the reference itself) and ``seconds`` (system
+        time): ``(pairs,)``.
     """
     if len(pairs) == 0:
         raise ValueError("no evaluation pairs to score")
-    predicted, lts_ideal, lts_reference, seconds = [], [], [], []
-    for pair in tqdm(pairs, desc=desc, disable=not progress, leave=False):
-        start = time.perf_counter()
-        settings = system(pair.input, pair.reference, sample_rate)
-        seconds.append(time.perf_counter() - start)
-        predicted.append(settings.params)
+    predicted, seconds = predict_all(system, pairs, sample_rate, progress, desc)
+    lts_ideal, lts_reference = [], []
+    for pair, settings in zip(pairs, predicted):
         processed = settings.apply(pair.input, sample_rate)
         lts_ideal.append(lts_distance_db(processed, EQSettings(pair.params).apply(pair.input, sample_rate), sample_rate))
         lts_reference.append(lts_distance_db(processed, pair.reference, sample_rate))
-    pred = np.stack(predicted)
+    pred = np.stack([s.params for s in predicted])
     true = np.stack([np.asarray(p.params, dtype=np.float64) for p in pairs])
     results = {k: v.numpy() for k, v in param_errors(pred, true).items()}
+    results["params"] = pred
     results["response_db"] = response_error_db(pred, true, sample_rate).numpy()
     results["response_3oct_db"] = third_octave_response_error_db(pred, true, sample_rate).numpy()
     results["lts_ideal_db"] = np.array(lts_ideal)
     results["lts_reference_db"] = np.array(lts_reference)
-    results["seconds"] = np.array(seconds)
+    results["seconds"] = seconds
     return results
 
 
@@ -189,19 +221,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Score the systems on the sets, print the Markdown table and write it (``figures/results.md``)."""
+def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pairs: int | None = None
+                  ) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """``results[set_name][system_name]`` (:func:`evaluate_system`) of every system on every evaluation set.
+
+    ``num_pairs`` pairs per set (default: each set's size); torch runs on one thread (:func:`eqlib.runtime.one_thread`).
+    """
     from eqlib import evalsets
 
-    args = build_parser().parse_args(argv)
-    num_pairs = args.num_pairs if args.num_pairs is not None else (QUICK_NUM_PAIRS if is_quick() else None)
-    try:
-        systems = load_systems(args.systems)
-    except (ValueError, OSError) as err:  # unknown model, bad LABEL=PATH, missing or broken checkpoint
-        sys.exit(f"eqlib.evaluate: {str(err).splitlines()[0]}")
     results: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    with tqdm(total=len(args.sets) * len(systems), desc="evaluate", unit="system×set") as bar:
-        for set_name in args.sets:
+    with one_thread(), tqdm(total=len(set_names) * len(systems), desc="evaluate", unit="system×set") as bar:
+        for set_name in set_names:
             bar.set_postfix_str(f"loading {set_name}")
             pairs = evalsets.load_eval_set(set_name, num_pairs=num_pairs)
             results[set_name] = {}
@@ -210,15 +240,45 @@ def main(argv: list[str] | None = None) -> None:
                 results[set_name][name] = evaluate_system(system, pairs, evalsets.SAMPLE_RATE,
                                                           desc=f"{set_name}/{name}")
                 bar.update()
-    source = evalsets.available_eval_sets()[args.sets[0]]
+    return results
+
+
+def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
+                  out: Path) -> str:
+    """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it; return the table."""
+    from eqlib import evalsets
+
+    set_names = list(results)
+    source = evalsets.available_eval_sets()[set_names[0]]
+    command = f"python -m eqlib.evaluate --systems {' '.join(system_args)} --sets {' '.join(set_names)}"
+    if Path(out).resolve() != (figures_dir() / "results.md").resolve():
+        command += f" --out {_display_path(Path(out))}"
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
-              f"{' (quick mode)' if is_quick() else ''}. Regenerate with `python -m eqlib.evaluate "
-              f"--systems {' '.join(args.systems)} --sets {' '.join(args.sets)}`.\n\n")
-    out = args.out or figures_dir() / "results.md"
+              f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n")
     table = results_table(results)
     out.write_text(header + table)
-    print(table, end="")
+    return table
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the repository when inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(repo_root()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Score the systems on the sets, print the Markdown table and write it (``figures/results.md``)."""
+    args = build_parser().parse_args(argv)
+    num_pairs = args.num_pairs if args.num_pairs is not None else (QUICK_NUM_PAIRS if is_quick() else None)
+    try:
+        systems = load_systems(args.systems)
+    except (ValueError, OSError) as err:  # unknown model, bad LABEL=PATH, missing or broken checkpoint
+        sys.exit(f"eqlib.evaluate: {str(err).splitlines()[0]}")
+    out = args.out or figures_dir() / "results.md"
+    print(write_results(evaluate_sets(systems, args.sets, num_pairs), args.systems, out), end="")
     print(f"wrote {out}")
 
 

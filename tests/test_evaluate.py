@@ -41,6 +41,7 @@ def test_identity_errors_are_the_true_gains():
     r = evaluate_system(identity_system, pairs, SR, progress=False)
     np.testing.assert_allclose(r["gain_db"], np.abs(np.stack([p.params[:, 0] for p in pairs])), atol=1e-12)
     assert r["gain_db"].shape == (3, 4) and r["response_db"].shape == (3,)
+    np.testing.assert_array_equal(r["params"], np.stack([EQSettings.identity().params] * 3))
     assert np.all(r["response_db"] > 0.3) and np.all(r["seconds"] >= 0)
 
 
@@ -109,6 +110,7 @@ def test_main_writes_markdown(tmp_path, monkeypatch, capsys):
     main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out)])
     text = out.read_text()
     assert "### speech-same-clip (2 pairs)" in text and "| identity |" in text
+    assert f"--sets speech-same-clip --out {out}`" in text  # the regeneration command names a non-default output
     printed = capsys.readouterr().out
     assert results_table_of(text) in printed and f"wrote {out}" in printed
     with pytest.raises(SystemExit, match="unknown model"):
