@@ -1,6 +1,7 @@
 """Every figure in ``figures/`` from the shipped weights: ``python -m eqlib.figures`` (``make figures``).
 
-Notebooks 04–07 call the same ``figure_*`` functions, so they draw exactly the pictures saved here.
+Notebooks 01–02 (via :mod:`eqlib.figures_basics`) and 04–07 call the same ``figure_*`` functions, so they draw
+exactly the pictures saved here; :func:`output_names` lists every file :func:`make_all` writes.
 Pair selection is fixed (the first pairs of the seeded evaluation sets; good/poor picks by test
 error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running gives the same files.
 
@@ -10,13 +11,15 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
 - ``05_music_pair<k>.png``: responses on music (never trained on);
 - ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
 - ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, the three models and the hybrid mode on
-  every evaluation set).
+  every evaluation set); its spectral fits of the test set also serve the error distribution.
+
+``01_slider_panel.png`` is not made here: it is a screenshot of the EQ panel in JupyterLab, taken in headless
+Chromium by the browser test (``EQLIB_SAVE_SCREENSHOT=1 make test-e2e``; ``SCREENSHOTS``).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +42,8 @@ from eqlib.metrics import mean_ci95, response_error_db
 from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
-from eqlib.runtime import figures_dir, is_quick, repo_root
-from eqlib.spectral_fit import spectral_match
+from eqlib.runtime import figures_dir, is_quick, one_thread
+from eqlib.spectral_fit import spectral_match_batch
 
 SAMPLE_RATE = 44100
 TEST_SET = "speech-other-speaker"
@@ -60,6 +63,7 @@ PROBLEMS = {  # the application cases: +9 dB where speech goes wrong (Hz, Q)
 DIRECTIONS = ("reference has it", "input has it")
 EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, "hybrid_proposed_db")  # results.md
 APPLICATION_SPEECH = ("speech-p351-f", "speech-p363-m")  # committed examples: input speaker, reference speaker
+SCREENSHOTS = ("01_slider_panel.png",)  # in figures/ but taken by the browser test (tests/e2e), not by make_all
 
 
 # --- data, models, predictions ------------------------------------------------------------------
@@ -89,27 +93,9 @@ def predict_pairs(predictor: Predictor | Callable[[np.ndarray, np.ndarray], EQSe
     return [predict(p.input, p.reference) for p in tqdm(pairs, desc=desc, unit="pair", leave=False)]
 
 
-def _spectral(input_audio: np.ndarray, reference_audio: np.ndarray) -> EQSettings:
-    return spectral_match(input_audio, reference_audio, SAMPLE_RATE)
-
-
-def _cache_file(kind: str, pairs: Sequence[EvalPair]) -> Path:
-    digest = hashlib.sha256()
-    for p in pairs:
-        for array in (p.input, p.reference, p.params):
-            digest.update(np.ascontiguousarray(array).tobytes())
-    return repo_root() / "cache" / "figures" / f"{kind}-{digest.hexdigest()[:16]}.npy"
-
-
 def spectral_predictions(pairs: Sequence[EvalPair]) -> list[EQSettings]:
-    """The spectral match-EQ baseline on every pair (slow: ~2 s a pair), cached under ``cache/figures``."""
-    path = _cache_file("spectral", pairs)
-    if path.is_file():
-        return [EQSettings(p) for p in np.load(path)]
-    predicted = predict_pairs(_spectral, pairs, desc="spectral baseline")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, np.stack([s.params for s in predicted]))
-    return predicted
+    """The spectral match-EQ baseline on every pair (``spectral_fit.spectral_match_batch``)."""
+    return spectral_match_batch([p.input for p in pairs], [p.reference for p in pairs], SAMPLE_RATE)
 
 
 def response_errors(predicted: Sequence[EQSettings], pairs: Sequence[EvalPair]) -> np.ndarray:
@@ -120,11 +106,17 @@ def response_errors(predicted: Sequence[EQSettings], pairs: Sequence[EvalPair]) 
 
 
 def system_predictions(pairs: Sequence[EvalPair], predictors: Mapping[str, Predictor],
-                       spectral: bool = True) -> dict[str, list[EQSettings]]:
-    """Predictions of the identity EQ, the spectral baseline (if ``spectral``) and every model."""
+                       spectral: bool | Sequence[EQSettings] = True) -> dict[str, list[EQSettings]]:
+    """Predictions of the identity EQ, the spectral baseline and every model.
+
+    ``spectral``: ``True`` fits the spectral baseline here, ``False`` leaves it out, a sequence of settings
+    (one per pair, e.g. from ``eqlib.evaluate``'s results) is used as it is.
+    """
     out = {"identity": [EQSettings.identity() for _ in pairs]}
-    if spectral:
+    if spectral is True:
         out["spectral"] = spectral_predictions(pairs)
+    elif spectral is not False:
+        out["spectral"] = list(spectral)
     for name, predictor in predictors.items():
         out[name] = predict_pairs(predictor, pairs, desc=name)
     return out
@@ -340,68 +332,89 @@ def _write_text(path: Path, text: str, written: list[Path]) -> None:
     written.append(path)
 
 
-def _results_md(out: Path, written: list[Path]) -> None:
-    """``results.md`` by ``eqlib.evaluate``: ``EVALUATE_SYSTEMS`` on every evaluation set (only the test set in
-    quick mode). Spectral match and hybrid fit each pair (about 0.5 s a pair), so this is the slow part."""
+def _evaluate_all() -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """``eqlib.evaluate``'s results of ``EVALUATE_SYSTEMS`` (shipped weights) on every evaluation set (only the
+    test set, ``QUICK_PAIRS`` pairs, in quick mode): the slow part, the spectral and hybrid fits of every pair."""
     from eqlib import evaluate
     from eqlib.evalsets import EVAL_SETS
 
-    path = out / "results.md"
-    evaluate.main(["--systems", *EVALUATE_SYSTEMS, "--sets", *([TEST_SET] if is_quick() else EVAL_SETS),
-                   "--out", str(path)])
-    written.append(path)
+    return evaluate.evaluate_sets(evaluate.load_systems(EVALUATE_SYSTEMS), [TEST_SET] if is_quick() else EVAL_SETS,
+                                  num_pairs=QUICK_PAIRS if is_quick() else None)
+
+
+def output_names(results: bool = True) -> list[str]:
+    """File names :func:`make_all` writes (with ``results.md`` when ``results``), in order; ``SCREENSHOTS`` are not."""
+    from eqlib import figures_basics
+
+    return [*(f"{n}.png" for n in figures_basics.figure_names()),
+            *(f"04_responses_pair{k}.png" for k in range(RESPONSE_PAIRS)), "04_error_distribution.png", "04_errors.md",
+            "05_application_cases.png", *(f"05_music_pair{k}.png" for k in range(MUSIC_PAIRS)),
+            *(f"06_latents_{n}.png" for n in MODEL_NAMES), "06_latent_pca.png", "06_latent_statistics.md",
+            *(["results.md"] if results else [])]
 
 
 def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path] | None = None,
              spectral: bool = True, predictors: Mapping[str, Predictor] | None = None) -> list[Path]:
-    """Regenerate every figure and table; return the files written.
+    """Regenerate every figure and table (:func:`output_names`); return the files written.
+
+    Torch runs on one thread throughout (:func:`eqlib.runtime.one_thread`: faster for these small tensors).
 
     Args:
         out_dir: destination (default :func:`eqlib.runtime.figures_dir`: ``figures/``, or
             ``cache/figures-quick`` in quick mode).
-        weights: model name → checkpoint (default: the shipped weights).
-        spectral: include the (slow, cached) spectral match-EQ baseline in the error distribution.
+        weights: model name → checkpoint (default: the shipped weights; ``results.md`` only with those).
+        spectral: include the spectral match-EQ baseline in the error distribution.
         predictors: already loaded models (name → :class:`Predictor`), instead of ``weights``.
     """
+    from eqlib import evaluate, figures_basics
+
     matplotlib.use("Agg", force=False)
     out = Path(out_dir) if out_dir is not None else figures_dir()
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    predictors = dict(predictors) if predictors is not None else load_predictors(weights)
-    pairs = test_pairs()
-    steps = tqdm(total=5, desc="figures", unit="group")
+    with one_thread(), tqdm(total=5, desc="figures", unit="group") as steps:
+        for name, fig in figures_basics.basic_figures():
+            _write(out, name, fig, written)
+        steps.update()
 
-    predictions = system_predictions(pairs, predictors, spectral)
-    errors = {name: response_errors(p, pairs) for name, p in predictions.items()}
-    for k in range(min(RESPONSE_PAIRS, len(pairs))):
-        fig = figure_frequency_responses(pairs[k], predictions["proposed_db"][k], f"proposed_db · test pair {k}")
-        _write(out, f"04_responses_pair{k}", fig, written)
-    _write(out, "04_error_distribution", figure_error_distribution(errors, f"{TEST_SET}: {len(pairs)} pairs"), written)
-    _write_text(out / "04_errors.md", errors_table(errors), written)
-    steps.update()
+        results = None
+        if weights is None and all(default_weights(n).is_file() for n in MODEL_NAMES):  # evaluate loads the shipped ones
+            results = _evaluate_all()
+            evaluate.write_results(results, EVALUATE_SYSTEMS, out / "results.md")
+            written.append(out / "results.md")
+        steps.update()
 
-    _write(out, "05_application_cases", figure_application_cases(application_cases(predictors["proposed_db"])),
-           written)
-    music = test_pairs(MUSIC_SET)[:MUSIC_PAIRS]
-    for k, (pair, predicted) in enumerate(zip(music, predict_pairs(predictors["proposed_db"], music))):
-        _write(out, f"05_music_pair{k}", figure_frequency_responses(pair, predicted, f"proposed_db · {MUSIC_SET} pair {k}"),
+        predictors = dict(predictors) if predictors is not None else load_predictors(weights)
+        pairs = test_pairs()
+        if spectral and results is not None:  # the same pairs: reuse evaluate's fits
+            spectral = [EQSettings(p) for p in results[TEST_SET]["spectral"]["params"]]
+        predictions = system_predictions(pairs, predictors, spectral)
+        errors = {name: response_errors(p, pairs) for name, p in predictions.items()}
+        for k in range(min(RESPONSE_PAIRS, len(pairs))):
+            fig = figure_frequency_responses(pairs[k], predictions["proposed_db"][k], f"proposed_db · test pair {k}")
+            _write(out, f"04_responses_pair{k}", fig, written)
+        _write(out, "04_error_distribution", figure_error_distribution(errors, f"{TEST_SET}: {len(pairs)} pairs"),
                written)
-    steps.update()
+        _write_text(out / "04_errors.md", errors_table(errors), written)
+        steps.update()
 
-    latents = {name: collect_latents(p.model, pairs) for name, p in predictors.items()}
-    index, labels = latent_pick(errors["proposed_db"], pairs)
-    for name, lat in latents.items():
-        _write(out, f"06_latents_{name}", figure_latents(lat, index, labels, name), written)
-    params = np.stack([p.params for p in pairs])
-    _write(out, "06_latent_pca", figure_pca({n: lat["fed"] for n, lat in latents.items()}, params[:, PCA_BAND, 0]),
-           written)
-    _write_text(out / "06_latent_statistics.md", latent_statistics_table(latents, params), written)
-    steps.update()
+        _write(out, "05_application_cases", figure_application_cases(application_cases(predictors["proposed_db"])),
+               written)
+        music = test_pairs(MUSIC_SET)[:MUSIC_PAIRS]
+        for k, (pair, predicted) in enumerate(zip(music, predict_pairs(predictors["proposed_db"], music))):
+            _write(out, f"05_music_pair{k}",
+                   figure_frequency_responses(pair, predicted, f"proposed_db · {MUSIC_SET} pair {k}"), written)
+        steps.update()
 
-    if weights is None and all(default_weights(n).is_file() for n in MODEL_NAMES):  # evaluate loads the shipped ones
-        _results_md(out, written)
-    steps.update(2)
-    steps.close()
+        latents = {name: collect_latents(p.model, pairs) for name, p in predictors.items()}
+        index, labels = latent_pick(errors["proposed_db"], pairs)
+        for name, lat in latents.items():
+            _write(out, f"06_latents_{name}", figure_latents(lat, index, labels, name), written)
+        params = np.stack([p.params for p in pairs])
+        _write(out, "06_latent_pca", figure_pca({n: lat["fed"] for n, lat in latents.items()}, params[:, PCA_BAND, 0]),
+               written)
+        _write_text(out / "06_latent_statistics.md", latent_statistics_table(latents, params), written)
+        steps.update()
     return written
 
 

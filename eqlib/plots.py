@@ -226,7 +226,8 @@ def plot_parameter_histograms(params: np.ndarray, spec=None, axes: np.ndarray | 
 
 
 def plot_third_octave_ltas(centres_hz: np.ndarray, levels_db: dict[str, np.ndarray], ax: plt.Axes | None = None,
-                           styles: dict[str, dict] | None = None) -> plt.Axes:
+                           styles: dict[str, dict] | None = None,
+                           spread: dict[str, np.ndarray] | None = None) -> plt.Axes:
     """One-third-octave long-term spectra, each shifted to a 0 dB mean over its bands (spectral shape only).
 
     Args:
@@ -234,20 +235,29 @@ def plot_third_octave_ltas(centres_hz: np.ndarray, levels_db: dict[str, np.ndarr
         levels_db: label → band levels in dB, ``(bands,)`` for one curve or ``(items, bands)`` for many
             (drawn as the mean with a 10–90 % band, each item shifted alone).
         styles: optional matplotlib keyword arguments per label.
+        spread: optional label → ``(items, bands)`` levels (dB) whose 10–90 % range, each item shifted
+            alone, is shaded in the colour of that label's curve.
     """
     ax = ax or plt.gca()
     for label, levels in levels_db.items():
-        rel = np.atleast_2d(np.asarray(levels, dtype=np.float64))
-        rel = rel - rel.mean(axis=1, keepdims=True)
+        rel = _shape_db(levels)
         line, = ax.plot(centres_hz, rel.mean(axis=0), marker="o", ms=3,
                         label=label if len(rel) == 1 else f"{label} (mean of {len(rel)})", **(styles or {}).get(label, {}))
-        if len(rel) > 1:
-            lo, hi = np.percentile(rel, [10, 90], axis=0)
-            ax.fill_between(centres_hz, lo, hi, color=line.get_color(), alpha=0.2, lw=0, label=f"{label} 10–90 %")
+        items = rel if len(rel) > 1 else (_shape_db(spread[label]) if spread and label in spread else None)
+        if items is not None:
+            lo, hi = np.percentile(items, [10, 90], axis=0)
+            ax.fill_between(centres_hz, lo, hi, color=line.get_color(), alpha=0.2, lw=0,
+                            label=f"{label} 10–90 %" if len(rel) > 1 else "10–90 % of single recordings")
     format_freq_axis(ax)
     ax.set_ylabel("one-third-octave band level re mean (dB)")
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+def _shape_db(levels_db: np.ndarray) -> np.ndarray:
+    """Band levels ``(bands,)`` or ``(items, bands)`` (dB) as ``(items, bands)``, each row re its mean."""
+    rel = np.atleast_2d(np.asarray(levels_db, dtype=np.float64))
+    return rel - rel.mean(axis=1, keepdims=True)
 
 
 def plot_power_spectrogram(power: np.ndarray, sample_rate: int, hop_length: int, ax: plt.Axes | None = None,

@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import subprocess
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -15,10 +17,12 @@ import torch
 from eqlib.checkpoint import CheckpointError, save_checkpoint
 from eqlib.eq import EQSettings
 from eqlib.evalsets import EvalPair
-from eqlib.figures import (application_cases, errors_table, figure_frequency_responses, load_predictors, make_all,
-                           music_pairs_other_lengths, PROBLEMS)
+from eqlib.figures import (PROBLEMS, SCREENSHOTS, application_cases, errors_table, figure_frequency_responses,
+                           load_predictors, make_all, music_pairs_other_lengths, output_names)
+from eqlib.figures_basics import pooled_ltas_db
 from eqlib.models import MODEL_NAMES, build_model
 from eqlib.plots import save_figure
+from eqlib.runtime import repo_root
 
 IDEAL = EQSettings([[6.0, 120.0, 0.707], [-8.0, 450.0, 2.0], [5.0, 2500.0, 1.0], [-4.0, 6000.0, 0.707]])
 PREDICTED = EQSettings([[4.0, 150.0, 0.8], [-5.0, 500.0, 1.5], [3.0, 3000.0, 1.2], [-6.0, 7000.0, 0.9]])
@@ -101,10 +105,21 @@ def test_make_all_quick_writes_every_figure(tmp_path, monkeypatch) -> None:
         weights[name] = tmp_path / f"{name}.pt"
         save_checkpoint(weights[name], build_model(name))
     written = make_all(tmp_path / "out", weights, spectral=False)
-    names = sorted(p.name for p in written)
-    expected = {*(f"04_responses_pair{k}.png" for k in range(7)), "04_error_distribution.png", "04_errors.md",
-                "05_application_cases.png", "05_music_pair0.png", "05_music_pair1.png", "06_latent_pca.png",
-                "06_latent_statistics.md", *(f"06_latents_{n}.png" for n in MODEL_NAMES)}
-    assert expected <= set(names)
+    names = [p.name for p in written]
+    assert sorted(names) == sorted(output_names(results=False))  # results.md only with the shipped weights
     assert all(p.stat().st_size > 0 for p in written)
     assert "| proposed_db | fed | 512 |" in (tmp_path / "out" / "06_latent_statistics.md").read_text()
+
+
+def test_figures_folder_holds_exactly_what_make_all_writes() -> None:
+    listed = subprocess.run(["git", "ls-files", "figures"], cwd=repo_root(), capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout: {listed.stderr.strip()}")
+    committed = {line.removeprefix("figures/") for line in listed.stdout.splitlines()}
+    assert committed == set(output_names()) | set(SCREENSHOTS)
+
+
+def test_pooled_ltas_weighs_each_recording_alike() -> None:
+    # two recordings with opposite tilts, 20 dB apart in level: each counts re its own power, so the pool is flat
+    levels = np.array([[0.0, -10.0], [-30.0, -20.0]])
+    np.testing.assert_allclose(pooled_ltas_db(levels), 10 * np.log10(0.5), atol=1e-12)
