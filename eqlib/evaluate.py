@@ -42,6 +42,8 @@ TABLE_METRICS = (
     ("lts_ideal_db", "LTS vs ideal (dB)"),
 )
 QUICK_NUM_PAIRS = 6
+#: A block of the results table: the cross-chain pairs whose input and reference are both real recordings.
+REAL_CHAINS_ONLY = "cross-chain, real chains only"
 
 
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
@@ -174,6 +176,17 @@ def evaluate_system(system: System, pairs: Sequence, sample_rate: int = 44100, p
     return results
 
 
+def real_chain_mask(pairs: Sequence) -> np.ndarray:
+    """``(pairs,)`` True where input and reference both name a chain (``meta[...]["chain"]``) other than "synth"."""
+    chains = [(p.meta.get("input", {}).get("chain"), p.meta.get("reference", {}).get("chain")) for p in pairs]
+    return np.array([None not in c and "synth" not in c for c in chains], dtype=bool)
+
+
+def subset_results(results: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """The per-pair arrays of :func:`evaluate_system` restricted to the pairs where ``mask`` is True."""
+    return {key: np.asarray(values)[mask] for key, values in results.items()}
+
+
 def _per_pair(values: np.ndarray) -> np.ndarray:
     """Per-band metrics ``(pairs, bands)`` averaged over bands; ``(pairs,)`` passes through."""
     return values.mean(axis=-1) if values.ndim == 2 else values
@@ -226,6 +239,7 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
     """``results[set_name][system_name]`` (:func:`evaluate_system`) of every system on every evaluation set.
 
     ``num_pairs`` pairs per set (default: each set's size); torch runs on one thread (:func:`eqlib.runtime.one_thread`).
+    Scoring ``cross-chain`` adds the block ``REAL_CHAINS_ONLY``: its pairs without a synthetic recording.
     """
     from eqlib import evalsets
 
@@ -240,6 +254,9 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
                 results[set_name][name] = evaluate_system(system, pairs, evalsets.SAMPLE_RATE,
                                                           desc=f"{set_name}/{name}")
                 bar.update()
+            real = real_chain_mask(pairs) if set_name == "cross-chain" else None
+            if real is not None and real.any() and not real.all():
+                results[REAL_CHAINS_ONLY] = {n: subset_results(r, real) for n, r in results[set_name].items()}
     return results
 
 
@@ -248,7 +265,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it; return the table."""
     from eqlib import evalsets
 
-    set_names = list(results)
+    set_names = [name for name in results if name in evalsets.EVAL_SETS]  # not derived blocks
     source = evalsets.available_eval_sets()[set_names[0]]
     command = f"python -m eqlib.evaluate --systems {' '.join(system_args)} --sets {' '.join(set_names)}"
     if Path(out).resolve() != (figures_dir() / "results.md").resolve():

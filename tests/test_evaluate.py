@@ -13,8 +13,8 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
-from eqlib.evaluate import (evaluate_system, identity_system, load_named_system, main, results_table,
-                            spectral_system)
+from eqlib.evaluate import (REAL_CHAINS_ONLY, evaluate_system, identity_system, load_named_system, main,
+                            real_chain_mask, results_table, spectral_system, subset_results)
 
 SR = 44100
 
@@ -115,3 +115,17 @@ def test_main_writes_markdown(tmp_path, monkeypatch, capsys):
     assert results_table_of(text) in printed and f"wrote {out}" in printed
     with pytest.raises(SystemExit, match="unknown model"):
         main(["--systems", "identity", "nope", "--sets", "speech-same-clip", "--out", str(out)])
+
+
+def test_real_chain_block_keeps_only_pairs_without_a_synthetic_recording():
+    chains = [("vctk", "hifitts"), ("synth", "vctk"), ("hifitts", "synth"), ("hifitts", "vctk")]
+    pairs = [EvalPair(np.zeros(8), np.zeros(8), np.zeros((4, 3)), {"input": {"chain": a}, "reference": {"chain": b}})
+             for a, b in chains]
+    mask = real_chain_mask(pairs)
+    assert mask.tolist() == [True, False, False, True]
+    scored = {"response_db": np.array([1.0, 2.0, 3.0, 4.0]), "gain_db": np.arange(16.0).reshape(4, 4)}
+    kept = subset_results(scored, mask)
+    assert kept["response_db"].tolist() == [1.0, 4.0] and kept["gain_db"].shape == (2, 4)
+    table = results_table({REAL_CHAINS_ONLY: {"identity": {k: v for k, v in kept.items()}}},
+                          metrics=(("response_db", "response (dB)"),))
+    assert f"### {REAL_CHAINS_ONLY} (2 pairs)" in table and "2.50" in table
