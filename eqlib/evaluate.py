@@ -219,6 +219,23 @@ def results_table(results: dict[str, dict[str, dict[str, np.ndarray]]],
     return "\n\n".join(blocks) + "\n"
 
 
+def paired_table(results: dict[str, dict[str, dict[str, np.ndarray]]], first: str, second: str,
+                 key: str = "response_db") -> str:
+    """Markdown: per set, the per-pair difference ``first − second`` of ``key`` as mean ± 95 % CI.
+
+    Both systems score the same pairs, so the paired CI is tighter than comparing the two means; a CI
+    that excludes 0 means one system is better on that set.
+    """
+    lines = [f"### Paired difference, {first} − {second}, {key} (negative: {first} is better)", "",
+             "| set | pairs | mean ± 95 % CI |", "|---|---:|---:|"]
+    for set_name, by_system in results.items():
+        if first in by_system and second in by_system:
+            diff = _per_pair(by_system[first][key]) - _per_pair(by_system[second][key])
+            mean, half = mean_ci95(diff)
+            lines.append(f"| {set_name} | {diff.size} | {mean:+.2f} ± {half:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from eqlib.evalsets import EVAL_SETS
 
@@ -231,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-pairs", type=int, default=None,
                         help=f"pairs per set (default: each set's size; {QUICK_NUM_PAIRS} in quick mode)")
     parser.add_argument("--out", type=Path, default=None, help="output Markdown (default figures/results.md)")
+    parser.add_argument("--paired", nargs=2, metavar=("A", "B"), default=None,
+                        help="also tabulate the per-pair response difference A − B of two systems (labels)")
     return parser
 
 
@@ -261,8 +280,11 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
-                  out: Path) -> str:
-    """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it; return the table."""
+                  out: Path, paired: Sequence[str] | None = None) -> str:
+    """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it; return the table.
+
+    ``paired`` (two system labels) appends their :func:`paired_table`.
+    """
     from eqlib import evalsets
 
     set_names = [name for name in results if name in evalsets.EVAL_SETS]  # not derived blocks
@@ -270,10 +292,14 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     command = f"python -m eqlib.evaluate --systems {' '.join(system_args)} --sets {' '.join(set_names)}"
     if Path(out).resolve() != (figures_dir() / "results.md").resolve():
         command += f" --out {_display_path(Path(out))}"
+    if paired:
+        command += f" --paired {' '.join(paired)}"
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
               f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n")
     table = results_table(results)
+    if paired:
+        table += "\n" + paired_table(results, *paired)
     out.write_text(header + table)
     return table
 
@@ -295,7 +321,10 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, OSError) as err:  # unknown model, bad LABEL=PATH, missing or broken checkpoint
         sys.exit(f"eqlib.evaluate: {str(err).splitlines()[0]}")
     out = args.out or figures_dir() / "results.md"
-    print(write_results(evaluate_sets(systems, args.sets, num_pairs), args.systems, out), end="")
+    unknown = [label for label in args.paired or () if label not in systems]
+    if unknown:
+        sys.exit(f"eqlib.evaluate: --paired names {', '.join(unknown)}, which is not among --systems")
+    print(write_results(evaluate_sets(systems, args.sets, num_pairs), args.systems, out, args.paired), end="")
     print(f"wrote {out}")
 
 

@@ -14,7 +14,7 @@ from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
 from eqlib.evaluate import (REAL_CHAINS_ONLY, evaluate_system, identity_system, load_named_system, main,
-                            real_chain_mask, results_table, spectral_system, subset_results)
+                            paired_table, real_chain_mask, results_table, spectral_system, subset_results)
 
 SR = 44100
 
@@ -129,3 +129,15 @@ def test_real_chain_block_keeps_only_pairs_without_a_synthetic_recording():
     table = results_table({REAL_CHAINS_ONLY: {"identity": {k: v for k, v in kept.items()}}},
                           metrics=(("response_db", "response (dB)"),))
     assert f"### {REAL_CHAINS_ONLY} (2 pairs)" in table and "2.50" in table
+
+
+def test_paired_table_is_the_mean_and_ci_of_per_pair_differences():
+    results = {"set-a": {"x": {"response_db": np.array([1.0, 2.0, 3.0])},
+                         "y": {"response_db": np.array([2.0, 2.5, 4.5])}}}
+    table = paired_table(results, "x", "y")
+    assert "| set-a | 3 | -1.00 ± 1.24 |" in table  # diffs -1, -0.5, -1.5: sd 0.5, t(0.975, 2) = 4.303
+
+
+def test_paired_needs_labels_among_the_systems():
+    with pytest.raises(SystemExit, match="not among --systems"):
+        main(["--systems", "identity", "spectral", "--sets", "speech-same-clip", "--paired", "identity", "nope"])
