@@ -33,8 +33,11 @@ test-e2e:
 lab:
 	$(BIN)/jupyter lab notebooks
 
+# Every file in figures/: make_all, then the slider-panel screenshot from the browser test (skips, with the
+# reason, where no Chromium is installed).
 figures:
 	EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures
+	EQLIB_QUICK=0 EQLIB_SAVE_SCREENSHOT=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/e2e -q -rs
 
 benchmarks:
 	@set -e; for script in benchmarks/bench_*.py; do \

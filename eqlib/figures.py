@@ -14,7 +14,7 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
   every evaluation set); its spectral fits of the test set also serve the error distribution.
 
 ``01_slider_panel.png`` is not made here: it is a screenshot of the EQ panel in JupyterLab, taken in headless
-Chromium by the browser test (``EQLIB_SAVE_SCREENSHOT=1 make test-e2e``; ``SCREENSHOTS``).
+Chromium by the browser test, which ``make figures`` runs after this module (``SCREENSHOTS``).
 """
 
 from __future__ import annotations
