@@ -69,6 +69,16 @@ def _plot_sha256(page) -> str:
     }""")
 
 
+def _decoded_plot_sha256(page, timeout_s: float = 10.0) -> str:
+    """``_plot_sha256``, retried while a just-replaced <img> is not decoded yet (or "not a decoded PNG")."""
+    deadline = time.monotonic() + timeout_s
+    digest = _plot_sha256(page)
+    while digest == "not a decoded PNG" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        digest = _plot_sha256(page)
+    return digest
+
+
 def _painted_screenshot(locator, path: Path, timeout_s: float = 10.0) -> bytes:
     """Screenshot of an element, retried until it shows a drawing rather than one flat colour.
 
@@ -114,7 +124,7 @@ def test_mid1_gain_slider_redraws_plot_and_readout(chromium_path, lab_server, br
         plot = page.locator("img.eqlib-plot")
         handle = page.locator(".eqlib-slider-mid1-gain .noUi-handle")
         plot.scroll_into_view_if_needed()
-        before = _plot_sha256(page)
+        before = _decoded_plot_sha256(page)
         assert before != "not a decoded PNG", "the plot <img> does not show a PNG"
         _painted_screenshot(plot, shots / "plot_before.png")
         old_gain, table_gain = page.evaluate(GAIN_TEXTS_JS)
@@ -137,7 +147,8 @@ def test_mid1_gain_slider_redraws_plot_and_readout(chromium_path, lab_server, br
         ffmpeg_gain = re.search(r"equalizer=f=[^:]+:t=q:w=[^:]+:g=(-?[\d.e+-]+)", readout)  # mid 1: first peak
         assert ffmpeg_gain and float(ffmpeg_gain.group(1)) == pytest.approx(float(new_gain), abs=0.05)
 
-        after = _plot_sha256(page)
+        after = _decoded_plot_sha256(page)
+        assert after != "not a decoded PNG", "after the move, the plot <img> does not show a PNG"
         assert after != before, "the response plot image did not change after moving the slider"
         _painted_screenshot(plot, shots / "plot_after.png")
 
