@@ -26,7 +26,7 @@ from eqlib.plots import (plot_band_grid, plot_cascade, plot_parameter_histograms
                          plot_power_spectrogram, plot_spectrogram, plot_third_octave_ltas)
 from eqlib.runtime import is_quick
 from eqlib.speech_spectrum import (ANSI_S35_CENTRES_HZ, ansi_normal_band_levels_db, byrne_band_levels_db,
-                                   third_octave_levels_db)
+                                   pooled_ltas_db, third_octave_levels_db)
 from eqlib.speech_synth import Speaker, speaker_ids, synthesize
 
 SAMPLE_RATE = 44100  # Hz
@@ -124,14 +124,6 @@ def figure_spectrograms(synthetic: Mapping[int, np.ndarray], real: np.ndarray, r
     plot_spectrogram(real, SAMPLE_RATE, ax=axes[-1])
     axes[-1].set_title(f"real: {real_name}")
     return fig
-
-
-def pooled_ltas_db(levels_db: np.ndarray) -> np.ndarray:
-    """Pooled long-term spectrum ``(bands,)`` of per-recording band levels ``(recordings, bands)`` (dB): each
-    recording re its total power in the bands, then the mean power over recordings (every talker weighs alike)."""
-    levels_db = np.atleast_2d(np.asarray(levels_db, dtype=np.float64))
-    relative = levels_db - 10 * np.log10(np.sum(10 ** (levels_db / 10), axis=-1, keepdims=True))
-    return 10 * np.log10(np.mean(10 ** (relative / 10), axis=0))
 
 
 def published_ltas() -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -103,3 +103,11 @@ def third_octave_levels_db(audio: np.ndarray, sample_rate: int, centres_hz: np.n
     overlap = np.clip(np.minimum(hi_edge, band_hi) - np.maximum(lo_edge, band_lo), 0.0, None)
     power = overlap @ psd
     return 10.0 * np.log10(np.maximum(power, 1e-30))
+
+
+def pooled_ltas_db(levels_db: np.ndarray) -> np.ndarray:
+    """Pooled long-term spectrum ``(bands,)`` of per-recording band levels ``(recordings, bands)`` (dB): each
+    recording re its total power in the bands, then the mean power over recordings (every talker weighs alike)."""
+    levels_db = np.atleast_2d(np.asarray(levels_db, dtype=np.float64))
+    relative = levels_db - 10 * np.log10(np.sum(10 ** (levels_db / 10), axis=-1, keepdims=True))
+    return 10 * np.log10(np.mean(10 ** (relative / 10), axis=0))

@@ -19,7 +19,7 @@ from eqlib.eq import EQSettings
 from eqlib.evalsets import EvalPair
 from eqlib.figures import (PROBLEMS, SCREENSHOTS, application_cases, errors_table, figure_frequency_responses,
                            load_predictors, make_all, music_pairs_other_lengths, output_names)
-from eqlib.figures_basics import pooled_ltas_db
+from eqlib.speech_spectrum import pooled_ltas_db
 from eqlib.models import MODEL_NAMES, build_model
 from eqlib.plots import save_figure
 from eqlib.runtime import repo_root

@@ -10,7 +10,8 @@ from scipy.signal import butter, sosfiltfilt, stft, welch
 from eqlib.audio import loudness_lufs, resample
 from eqlib.runtime import shared_corpora_dir
 from eqlib.speech_spectrum import (ANSI_S35_CENTRES_HZ, BYRNE_1994_BAND_LEVELS_DB, ansi_normal_band_levels_db,
-                                   byrne_band_levels_db, third_octave_bandwidth_hz, third_octave_levels_db)
+                                   byrne_band_levels_db, pooled_ltas_db, third_octave_bandwidth_hz,
+                                   third_octave_levels_db)
 from eqlib.speech_synth import (NUM_SPEAKERS, Speaker, speaker_ids, synthesize, synthesize_batch)
 
 SR = 44100
@@ -29,8 +30,7 @@ def test_utterances() -> list[np.ndarray]:
 
 def _pooled_ltas(utterances: list[np.ndarray], centres_hz: np.ndarray) -> np.ndarray:
     """Pooled third-octave LTAS, each utterance re its total power in the bands (dB ``(bands,)``)."""
-    per_utterance = _normalised(np.array([third_octave_levels_db(u, SR, centres_hz) for u in utterances]))
-    return 10 * np.log10(np.mean(10 ** (per_utterance / 10), axis=0))
+    return pooled_ltas_db(np.array([third_octave_levels_db(u, SR, centres_hz) for u in utterances]))
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +213,7 @@ def test_ltas_close_to_the_real_speech_corpus(ltas_synth: np.ndarray) -> None:
     for path in sorted(folder.glob("*/*.flac")):
         x, rate = sf.read(path, dtype="float64", always_2d=True)
         levels.append(third_octave_levels_db(resample(x[:, 0], rate, SR), SR, ANSI_S35_CENTRES_HZ))
-    real = 10 * np.log10(np.mean(10 ** (_normalised(np.array(levels)) / 10), axis=0))
+    real = pooled_ltas_db(np.array(levels))
     deviation = ltas_synth - real
     report = ", ".join(f"{c:g} Hz {d:+.1f}" for c, d in zip(ANSI_S35_CENTRES_HZ, deviation))
     print(f"synthetic minus real LTAS (dB): {report}")
