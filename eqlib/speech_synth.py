@@ -101,18 +101,18 @@ _NASAL_POLE_HZ = 270.0
 _FRAME_S = 0.0232  # analysis frame (1024 samples at 44.1 kHz)
 
 
-def _split_table() -> dict[str, list[int]]:
-    order = np.random.default_rng(_SPLIT_SEED).permutation(NUM_SPEAKERS)
-    n_train, n_val = SPLIT_SIZES["train"], SPLIT_SIZES["val"]
-    return {"train": sorted(order[:n_train].tolist()), "val": sorted(order[n_train:n_train + n_val].tolist()),
-            "test": sorted(order[n_train + n_val:].tolist())}
+def seeded_splits(sizes: dict[str, int], seed: int) -> dict[str, list[int]]:
+    """Ids ``0 .. sum(sizes)-1`` shuffled by ``seed`` and cut, in order, into disjoint sorted splits of ``sizes``."""
+    order = np.random.default_rng(seed).permutation(sum(sizes.values()))
+    bounds = np.cumsum([0, *sizes.values()])
+    return {name: sorted(order[lo:hi].tolist()) for name, lo, hi in zip(sizes, bounds[:-1], bounds[1:])}
 
 
 def speaker_ids(split: str) -> list[int]:
     """Speaker ids of ``split`` ("train" 320, "val" 40, "test" 40 speakers); disjoint and deterministic."""
     if split not in SPLIT_SIZES:
         raise ValueError(f"speaker_ids: unknown split {split!r}; expected one of {sorted(SPLIT_SIZES)}")
-    return _split_table()[split]
+    return seeded_splits(SPLIT_SIZES, _SPLIT_SEED)[split]
 
 
 def _check_speaker_id(speaker_id: int) -> int:

@@ -24,6 +24,7 @@ import soundfile as sf
 
 from eqlib.audio import resample
 from eqlib.corpus import Clip, clip_excerpts
+from eqlib.speech_synth import seeded_splits
 
 ENGINE = "espeak-ng"
 NUM_TTS_SPEAKERS = 120
@@ -75,9 +76,7 @@ def speaker_ids(split: str) -> list[int]:
     """TTS speaker ids of ``split`` ("train" 96, "val" 12, "test" 12); disjoint and deterministic."""
     if split not in SPLIT_SIZES:
         raise ValueError(f"tts speaker_ids: unknown split {split!r}; expected one of {sorted(SPLIT_SIZES)}")
-    order = np.random.default_rng(_SPLIT_SEED).permutation(NUM_TTS_SPEAKERS)
-    start = {"train": 0, "val": SPLIT_SIZES["train"], "test": SPLIT_SIZES["train"] + SPLIT_SIZES["val"]}[split]
-    return sorted(order[start:start + SPLIT_SIZES[split]].tolist())
+    return seeded_splits(SPLIT_SIZES, _SPLIT_SEED)[split]
 
 
 def random_text(num_words: int, rng: np.random.Generator) -> str:
