@@ -1,4 +1,4 @@
-"""Reading, checking, resampling, loudness and safe writing of audio files.
+"""Reading, checking, resampling and safe writing of audio files (loudness: :mod:`eqlib.spectrum`).
 
 Audio arrays are ``(channels, time)`` float64 in [-1, 1]-ish full scale; sample rates in Hz.
 Every failure is an :class:`AudioError` with a one-line message and a ``kind`` that the CLI
@@ -16,6 +16,8 @@ from typing import Iterator
 
 import numpy as np
 import soundfile as sf
+
+from eqlib.spectrum import loudness_lufs  # noqa: F401 - the one loudness meter; corpus and figures import it here
 
 SILENCE_PEAK = 1e-5  # -100 dBFS: below this everywhere, a file counts as silent
 MIN_DURATION_S, MIN_SAMPLE_RATE, MAX_CHANNELS = 0.5, 16000, 2  # what analysis accepts by default
@@ -105,15 +107,6 @@ def resample(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndar
     import librosa
 
     return librosa.resample(samples, orig_sr=sample_rate, target_sr=target_rate, res_type="soxr_hq", axis=-1)
-
-
-def loudness_lufs(samples: np.ndarray, sample_rate: int) -> float:
-    """Integrated loudness (ITU-R BS.1770, LUFS) of ``(channels, time)`` or ``(time,)`` audio."""
-    import pyloudnorm
-
-    x = np.asarray(samples, dtype=np.float64)
-    x = x.T if x.ndim == 2 else x
-    return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x))
 
 
 def peak_dbfs(samples: np.ndarray) -> float:

@@ -55,13 +55,14 @@ import soundfile as sf
 from eqlib.audio import (MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE, SILENCE_PEAK, AudioError, atomic_path,
                          check_file, check_properties, peak_dbfs)
 from eqlib.eq import EQSettings
+from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT
+from eqlib.spectrum import LoudnessMeter, WelchAccumulator
 
 ANALYSIS_RATE = 44100  # Hz; the spectral mode's rate when no model is loaded (the model's rate otherwise)
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
 LONG_FILE_S = 120.0  # files longer than this show progress bars
 MAX_BAND_FRACTION = 0.45  # bands are clamped to this fraction of the file's sample rate
 NORMALIZE_PEAK_DBFS = -1.0
-HYBRID_PRIOR_WEIGHT = 100.0  # dB² per normalised unit²: keeps the spectral refinement near the prediction
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
 
@@ -156,37 +157,6 @@ def read_blocks(src: Source, progress: str | None = None) -> Iterator[np.ndarray
         raise AudioError(f"{src.path}: corrupt audio ({str(err).splitlines()[0]})", "unreadable") from err
     finally:
         bar.close()
-
-
-class WelchAccumulator:
-    """Streaming ``scipy.signal.welch`` (Hann, ``n_fft``, 50 % overlap): the same segments and mean
-    as one call on the concatenated signal, in bounded memory."""
-
-    def __init__(self, sample_rate: float, n_fft: int) -> None:
-        self.sample_rate, self.n_fft, self.hop = sample_rate, n_fft, n_fft // 2
-        self._pending = np.zeros(0)
-        self._total: np.ndarray | None = None
-        self._count = 0
-
-    def add(self, block: np.ndarray) -> None:
-        """Append mono samples ``(time,)``."""
-        buf = np.concatenate([self._pending, block])
-        segments = (len(buf) - self.n_fft) // self.hop + 1 if len(buf) >= self.n_fft else 0
-        if segments > 0:
-            used = (segments - 1) * self.hop + self.n_fft
-            self.freqs, power = scipy.signal.welch(buf[:used], fs=self.sample_rate, window="hann", nperseg=self.n_fft)
-            self._total = power * segments if self._total is None else self._total + power * segments
-            self._count += segments
-            buf = buf[segments * self.hop:]
-        self._pending = buf
-
-    def spectrum_db(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(freqs_hz, level_db)`` as ``eqlib.spectral_fit.long_term_spectrum_db``."""
-        from eqlib.spectral_fit import POWER_FLOOR
-
-        if self._total is None:
-            raise ValueError(f"fewer than {self.n_fft} samples to analyse")
-        return self.freqs, 10 * np.log10(np.maximum(self._total / self._count, POWER_FLOOR))
 
 
 def analyse(src: Source, rate: int, sinks: list[Callable[[np.ndarray], None]], label: str) -> None:
@@ -392,7 +362,7 @@ def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSett
     Both files are streamed once; the model's latent accumulator gets the same ``inference.BLOCK_S``
     blocks as ``Predictor.predict`` on the whole array, so the prediction is the same, in bounded memory.
     """
-    from eqlib import spectral_fit
+    from eqlib import spectral_fit, spectrum
 
     predictor = _load_predictor(args.model, args.weights) if args.mode in ("oneshot", "hybrid") else None
     rate = predictor.sample_rate if predictor is not None else ANALYSIS_RATE
@@ -401,11 +371,10 @@ def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSett
         sinks, finish = [], []
         if args.mode in ("spectral", "hybrid"):
             num_samples = int(src.frames * rate / src.sample_rate)  # length after resampling (±1)
-            welch = WelchAccumulator(rate, spectral_fit.match_n_fft(rate, num_samples))
+            welch = WelchAccumulator(rate, spectrum.long_term_n_fft(rate, num_samples))
             sinks.append(welch.add)
             finish.append(lambda w=welch: spectra.append(
-                spectral_fit.band_levels_db(*w.spectrum_db(), spectral_fit.fit_grid_hz(rate),
-                                            spectral_fit.SMOOTHING_FRACTION)))
+                spectrum.band_levels_db(*w.spectrum_db(), spectrum.log_grid_hz(rate), spectrum.SMOOTHING_FRACTION)))
         if predictor is not None:
             from eqlib.inference import BLOCK_S
 
@@ -419,7 +388,7 @@ def _predict(args: argparse.Namespace, sources: tuple[Source, Source]) -> EQSett
     prediction = predictor.predict_from_latents(*latents) if predictor is not None else None
     if args.mode == "oneshot":
         return prediction
-    return spectral_fit.match_spectra(spectral_fit.fit_grid_hz(rate), spectra[0], spectra[1], rate, init=prediction,
+    return spectral_fit.match_spectra(spectrum.log_grid_hz(rate), spectra[0], spectra[1], rate, init=prediction,
                                       prior_weight=HYBRID_PRIOR_WEIGHT if prediction is not None else 0.0)
 
 
@@ -467,48 +436,13 @@ def cmd_apply(args: argparse.Namespace) -> None:
     _report_output(out, src, subtype, peak_db, sys.stdout)
 
 
-# BS.1770-4 K-weighting (the stages pyloudnorm's "K-weighting" meter uses) and gating constants
-K_WEIGHTING = ((4.0, 1 / np.sqrt(2), 1500.0, "high_shelf"), (0.0, 0.5, 38.0, "high_pass"))
-CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
-GATE_BLOCK_S, GATE_STEP_S, ABSOLUTE_GATE_LUFS, RELATIVE_GATE_LU = 0.4, 0.1, -70.0, -10.0
-
-
 def stream_loudness(src: Source) -> tuple[float, float]:
-    """Integrated loudness (LUFS, ITU-R BS.1770-4, as pyloudnorm) and sample peak (dBFS), in one
-    bounded-memory pass. Loudness is NaN for files shorter than one 0.4-s gating block."""
-    from pyloudnorm.iirfilter import IIRfilter
-
-    stages = [IIRfilter(g, q, fc, src.sample_rate, kind) for g, q, fc, kind in K_WEIGHTING]
-    states = [np.zeros((src.channels, 2)) for _ in stages]
-    weights = np.array([CHANNEL_WEIGHTS[c] if c < len(CHANNEL_WEIGHTS) else 1.0 for c in range(src.channels)])
-    steps_per_s = round(1 / GATE_STEP_S)
-    num_steps = int(np.ceil(src.frames * steps_per_s / src.sample_rate)) + 1
-    energy = np.zeros(num_steps)  # channel-weighted sum of squares per 100-ms step
-    peak, start = 0.0, 0
+    """Integrated loudness (LUFS, ITU-R BS.1770-4) and sample peak (dBFS) of a file, in one bounded-memory pass.
+    Loudness is NaN for files shorter than one 0.4-s gating block."""
+    meter = LoudnessMeter(src.sample_rate, src.channels)
     for x in read_blocks(src, progress="measuring"):
-        peak = max(peak, float(np.max(np.abs(x))))
-        for i, stage in enumerate(stages):
-            x, states[i] = scipy.signal.lfilter(stage.b, stage.a, x, axis=-1, zi=states[i])
-            x = stage.passband_gain * x
-        index = (np.arange(start, start + x.shape[1]) * steps_per_s) // src.sample_rate
-        energy += np.bincount(index, weights=weights @ (x * x), minlength=num_steps)[:num_steps]
-        start += x.shape[1]
-    peak_db = peak_dbfs(np.array([peak]))
-    duration_s = src.frames / src.sample_rate
-    if duration_s < GATE_BLOCK_S:
-        return float("nan"), peak_db
-    num_blocks = int(np.round((duration_s - GATE_BLOCK_S) / GATE_STEP_S)) + 1
-    per_block = int(round(GATE_BLOCK_S / GATE_STEP_S))
-    padded = np.concatenate([energy, np.zeros(per_block)])
-    z = np.array([padded[j:j + per_block].sum() for j in range(num_blocks)]) / (GATE_BLOCK_S * src.sample_rate)
-    with np.errstate(divide="ignore"):
-        level = -0.691 + 10 * np.log10(z)
-        gated = z[level >= ABSOLUTE_GATE_LUFS]
-        if gated.size == 0:
-            return float("-inf"), peak_db
-        relative = -0.691 + 10 * np.log10(gated.mean()) + RELATIVE_GATE_LU
-        final = z[(level > relative) & (level > ABSOLUTE_GATE_LUFS)]
-        return float(-0.691 + 10 * np.log10(final.mean() if final.size else 0.0)), peak_db
+        meter.add(x)
+    return meter.integrated_lufs(), peak_dbfs(np.array([meter.peak]))
 
 
 def cmd_info(args: argparse.Namespace) -> None:

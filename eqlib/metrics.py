@@ -15,7 +15,7 @@ import scipy.stats
 import torch
 
 from eqlib.eq import DEFAULT_EQ, EQSpec
-from eqlib.spectral_fit import band_levels_db, long_term_spectrum_db, match_n_fft
+from eqlib.spectrum import band_levels_db, long_term_n_fft, long_term_spectrum_db, third_octave_centres_hz
 
 ERROR_FREQ_MIN_HZ, ERROR_FREQ_MAX_HZ = 20.0, 20000.0
 POINTS_PER_BAND = 16  # linear-frequency samples per third-octave band when averaging a response's power
@@ -70,12 +70,6 @@ def response_error_db(predicted: torch.Tensor | np.ndarray, true: torch.Tensor |
                                spec.response_db(_as_params(true), grid, sample_rate))
 
 
-def third_octave_centres_hz(sample_rate: float) -> np.ndarray:
-    """Base-2 third-octave centres ``1000·2^(k/3)`` Hz from 20 Hz up to 20 kHz whose upper edge is below Nyquist."""
-    centres = 1000.0 * 2.0 ** (np.arange(-17, 14) / 3)
-    return centres[centres * 2 ** (1 / 6) < sample_rate / 2]
-
-
 def third_octave_response_db(params: torch.Tensor | np.ndarray, sample_rate: float,
                              spec: EQSpec = DEFAULT_EQ) -> torch.Tensor:
     """Power-averaged cascaded response in each third-octave band: ``(..., bands_3oct)`` in dB."""
@@ -103,7 +97,7 @@ def lts_distance_db(processed: np.ndarray, reference: np.ndarray, sample_rate: f
     Returns:
         Mean |difference| of the level-normalised third-octave band levels, in dB.
     """
-    n_fft = match_n_fft(sample_rate, min(np.shape(processed)[-1], np.shape(reference)[-1]))
+    n_fft = long_term_n_fft(sample_rate, min(np.shape(processed)[-1], np.shape(reference)[-1]))
     centres = third_octave_centres_hz(sample_rate)
     levels = [band_levels_db(*long_term_spectrum_db(x, sample_rate, n_fft), centres, 3) for x in (processed, reference)]
     return float(level_free_error_db(torch.as_tensor(levels[0]), torch.as_tensor(levels[1])))

@@ -1,121 +1,28 @@
 """The non-learned "match EQ" baseline: fit the 4-band EQ to a difference of long-term spectra.
 
 ``spectral_match(input, reference)`` measures the long-term average spectrum (LTS) of both
-recordings, smooths each on a log-frequency grid, and fits the cascaded cookbook response
+recordings, smooths each on a log-frequency grid (:mod:`eqlib.spectrum`), and fits the cascaded cookbook response
 (``DEFAULT_EQ.response_db``) to ``LTS(reference) − LTS(input)`` by least squares, ignoring the
 overall level. ``match_spectra`` is the same fit on spectra computed elsewhere (the CLI streams
 them block by block). The same fit refines a network's prediction (``init`` + ``prior_weight``:
-the CLI's "hybrid" mode). The ``*_batch`` forms fit many pairs at once, each exactly as alone, faster.
+the "hybrid" mode, with ``HYBRID_PRIOR_WEIGHT``). The ``*_batch`` forms fit many pairs at once, each exactly as alone, faster.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import scipy.signal
 import torch
 
 from eqlib.audio import AudioError
 from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
 from eqlib.runtime import one_thread
+from eqlib.spectrum import SMOOTHING_FRACTION, log_grid_hz, smoothed_spectrum_db
 
-FIT_FREQ_MIN_HZ, FIT_FREQ_MAX_HZ = 20.0, 20000.0
-POWER_FLOOR = 1e-20  # -200 dB: keeps log10 finite for digital silence
 SILENCE_BELOW_PEAK_DB = 80.0  # grid points this far below a spectrum's peak carry no weight in the fit
 SILENCE_FLOOR_DB = -180.0  # power density (dB re 1/Hz) below which a grid point counts as silent
-SMOOTHING_FRACTION = 6.0  # 1/6-octave smoothing of the long-term spectra before the fit
-
-
-def long_term_spectrum_db(audio: np.ndarray, sample_rate: float, n_fft: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """Long-term average power spectrum (Welch, Hann, 50 % overlap) in dB.
-
-    Args:
-        audio: ``(time,)`` or ``(channels, time)`` samples; channel powers are averaged.
-        sample_rate: sampling rate in Hz.
-        n_fft: segment length in samples (must not exceed the signal length).
-
-    Returns:
-        ``(freqs_hz, level_db)``, both ``(n_fft // 2 + 1,)``; level in dB re 1 (power density).
-    """
-    audio = np.asarray(audio, dtype=np.float64)
-    if audio.ndim not in (1, 2) or audio.shape[-1] == 0:
-        raise ValueError(f"audio must be (time,) or (channels, time) with samples, got shape {audio.shape}")
-    if audio.shape[-1] < n_fft:
-        raise ValueError(f"audio has {audio.shape[-1]} samples, fewer than n_fft = {n_fft}")
-    if not np.all(np.isfinite(audio)):
-        raise ValueError("audio contains NaN or infinite samples")
-    freqs, power = scipy.signal.welch(audio, fs=sample_rate, window="hann", nperseg=n_fft, axis=-1)
-    if power.ndim == 2:
-        power = power.mean(axis=0)
-    return freqs, 10 * np.log10(np.maximum(power, POWER_FLOOR))
-
-
-def _interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
-    """``np.interp(x, xp, row)`` for every row of ``fp`` ``(..., len(xp))`` at once (clamped at the ends)."""
-    x = np.clip(x, xp[0], xp[-1])
-    idx = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
-    t = (x - xp[idx]) / (xp[idx + 1] - xp[idx])
-    return fp[..., idx] * (1 - t) + fp[..., idx + 1] * t
-
-
-def band_levels_db(freqs_hz: np.ndarray, level_db: np.ndarray, centres_hz: np.ndarray,
-                   fraction: float) -> np.ndarray:
-    """Power-average a spectrum over fractional-octave bands ``[fc·2^(−1/2n), fc·2^(1/2n)]``.
-
-    Each input bin covers the span between the midpoints to its neighbours; band averages
-    integrate that piecewise-constant power exactly, so bands narrower than a bin still get
-    a well-defined value (the level of the bins they overlap).
-
-    Args:
-        freqs_hz: increasing bin frequencies ``(bins,)`` in Hz.
-        level_db: levels ``(..., bins)`` in dB.
-        centres_hz: band centre frequencies ``(bands,)`` in Hz.
-        fraction: bands per octave ``n`` (3 = third-octave).
-
-    Returns:
-        Band levels ``(..., bands)`` in dB.
-    """
-    freqs_hz = np.asarray(freqs_hz, dtype=np.float64)
-    mids = (freqs_hz[1:] + freqs_hz[:-1]) / 2
-    edges = np.concatenate([[freqs_hz[0] - (mids[0] - freqs_hz[0])], mids, [freqs_hz[-1] + (freqs_hz[-1] - mids[-1])]])
-    power = 10 ** (np.asarray(level_db, dtype=np.float64) / 10)
-    cumulative = np.concatenate([np.zeros((*power.shape[:-1], 1)), np.cumsum(power * np.diff(edges), axis=-1)], axis=-1)
-    half = 2 ** (1 / (2 * fraction))
-    lo, hi = np.asarray(centres_hz) / half, np.asarray(centres_hz) * half
-    sums = _interp_rows(hi, edges, cumulative) - _interp_rows(lo, edges, cumulative)
-    mean_power = sums / (hi - lo)
-    return 10 * np.log10(np.maximum(mean_power, POWER_FLOOR))
-
-
-def fit_grid_hz(sample_rate: float, points_per_octave: int = 12) -> np.ndarray:
-    """Log-spaced grid from 20 Hz to min(20 kHz, 0.45·sample_rate): ``(points,)`` in Hz."""
-    f_max = min(FIT_FREQ_MAX_HZ, 0.45 * sample_rate)
-    num = int(math.floor(points_per_octave * math.log2(f_max / FIT_FREQ_MIN_HZ))) + 1
-    return FIT_FREQ_MIN_HZ * 2.0 ** (np.arange(num) / points_per_octave)
-
-
-def match_n_fft(sample_rate: float, num_samples: int) -> int:
-    """FFT size for matching: the power of two giving bins of at most ~5.5 Hz (8192 at 44.1 kHz),
-    reduced to fit ``num_samples``; fine bins keep Welch leakage out of the 20–60 Hz bands."""
-    n_fft = 2 ** math.ceil(math.log2(sample_rate / 5.5))
-    while n_fft > num_samples and n_fft > 256:
-        n_fft //= 2
-    return n_fft
-
-
-def smoothed_spectrum_db(audio: np.ndarray, sample_rate: float, fraction: float = SMOOTHING_FRACTION,
-                         points_per_octave: int = 12, n_fft: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Long-term spectrum smoothed over ``1/fraction``-octave bands on :func:`fit_grid_hz`.
-
-    ``n_fft`` defaults to :func:`match_n_fft`. Returns ``(grid_hz, level_db)``, both ``(points,)``.
-    """
-    if n_fft is None:
-        n_fft = match_n_fft(sample_rate, np.shape(audio)[-1])
-    freqs, level = long_term_spectrum_db(audio, sample_rate, n_fft)
-    grid = fit_grid_hz(sample_rate, points_per_octave)
-    return grid, band_levels_db(freqs, level, grid, fraction)
+HYBRID_PRIOR_WEIGHT = 100.0  # dB² per normalised unit²: keeps the hybrid refinement near the network's prediction
 
 
 def _fit_inits(spec: EQSpec, init: EQSettings | None, num_random: int, seed: int) -> torch.Tensor:
@@ -287,9 +194,9 @@ def match_spectra(freqs_hz: np.ndarray, input_db: np.ndarray, reference_db: np.n
     its peak (or below -180 dB) are ignored: there is nothing there to match.
 
     Args:
-        freqs_hz: log-spaced grid ``(points,)`` in Hz (e.g. :func:`fit_grid_hz`), below Nyquist.
+        freqs_hz: log-spaced grid ``(points,)`` in Hz (e.g. :func:`eqlib.spectrum.log_grid_hz`), below Nyquist.
         input_db, reference_db: smoothed levels ``(points,)`` in dB on that grid
-            (e.g. :func:`smoothed_spectrum_db`, or the same computed block by block).
+            (e.g. :func:`eqlib.spectrum.smoothed_spectrum_db`, or the same computed block by block).
         sample_rate: sampling rate in Hz the EQ will run at.
         init, prior_weight: optional starting setting and pull towards it (see :func:`fit_eq_to_targets`).
         spec: the EQ spec.
@@ -322,7 +229,7 @@ def spectral_match_batch(inputs: Sequence[np.ndarray], references: Sequence[np.n
     """
     if len(inputs) != len(references) or len(inputs) == 0:
         raise ValueError(f"need as many inputs as references, at least one: got {len(inputs)} and {len(references)}")
-    grid = fit_grid_hz(sample_rate)
+    grid = log_grid_hz(sample_rate)
     input_db, reference_db = (np.stack([smoothed_spectrum_db(x, sample_rate, fraction)[1] for x in recordings])
                               for recordings in (inputs, references))
     return match_spectra_batch(grid, input_db, reference_db, sample_rate, inits=inits, prior_weight=prior_weight,
@@ -334,7 +241,7 @@ def spectral_match(input_audio: np.ndarray, reference_audio: np.ndarray, sample_
                    spec: EQSpec = DEFAULT_EQ) -> EQSettings:
     """The EQ that moves the input's smoothed long-term spectrum towards the reference's.
 
-    Smooths both long-term spectra over 1/``fraction``-octave bands on :func:`fit_grid_hz` (20 Hz to
+    Smooths both long-term spectra over 1/``fraction``-octave bands on :func:`eqlib.spectrum.log_grid_hz` (20 Hz to
     min(20 kHz, 0.45·fs)) and fits their difference with :func:`match_spectra`.
 
     Args:
