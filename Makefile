@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 PYTEST := MPLBACKEND=Agg EQLIB_QUICK=1 $(BIN)/python -m pytest
 NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: setup test test-unit test-notebooks test-e2e lab figures benchmarks clean
+.PHONY: setup test test-unit test-notebooks test-e2e lab data figures figures-check benchmarks clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,21 @@ test-e2e:
 lab:
 	$(BIN)/jupyter lab notebooks
 
+# The evaluation corpora into data/corpora, each file from its public source (corpora/*/MANIFEST.tsv), converted
+# and verified against corpora/*/CHECKSUMS.tsv; resumable. `make data CORPORA=music` fetches one.
+data:
+	$(BIN)/python -m eqlib.corpus_fetch $(if $(CORPORA),--corpora $(CORPORA))
+
 # Every file in figures/: make_all, then the slider-panel screenshot from the browser test (skips, with the
-# reason, where no Chromium is installed).
+# reason, where no Chromium is installed). Needs the corpora (make data); `make figures EXAMPLES=1` builds from
+# the small example sets instead, into cache/figures-examples/, every file marked as such (no screenshot).
 figures:
-	EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures
-	EQLIB_QUICK=0 EQLIB_SAVE_SCREENSHOT=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/e2e -q -rs
+	EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures $(if $(EXAMPLES),--examples)
+	$(if $(EXAMPLES),,EQLIB_QUICK=0 EQLIB_SAVE_SCREENSHOT=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/e2e -q -rs)
+
+# Regenerate into cache/figures-check/ and compare with figures/: numbers exactly, images within a pixel tolerance.
+figures-check:
+	EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures_check
 
 benchmarks:
 	@set -e; for script in benchmarks/bench_*.py; do \

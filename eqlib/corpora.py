@@ -83,7 +83,7 @@ def missing_reason() -> str:
     """One line: why no corpora were found, and the commands that fetch them or build from the examples."""
     explicit = os.environ.get(CORPORA_ENV, "").strip()
     if explicit.lower() == NO_CORPORA:
-        return f"${CORPORA_ENV}={explicit} asks for no corpora"
+        return f"${CORPORA_ENV}={explicit} asks for no corpora (unset it; `{FETCH_COMMAND}` fetches them)"
     looked = [f"${CORPORA_ENV} is {'not a folder' if explicit else 'unset'}"]
     for path, name in ((fetched_dir(), "data/corpora"), (shared_dir(), "../shared/corpora")):
         missing = missing_corpora(path) if path.is_dir() else list(CORPORA)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from tqdm.auto import tqdm
 
 from eqlib.audio import loudness_lufs
 from eqlib.checkpoint import CheckpointError, default_weights
+from eqlib.corpora import CorporaMissingError, locate_corpora, no_corpora, require_corpora
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import TARGET_LUFS, EvalPair, load_eval_set
 from eqlib.examples import list_examples, load_example
@@ -42,7 +44,8 @@ from eqlib.metrics import mean_ci95, response_error_db
 from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
-from eqlib.runtime import figures_dir, is_quick, one_thread
+from eqlib.provenance import console_lines, mark_examples
+from eqlib.runtime import figures_dir, is_quick, one_thread, repo_root
 from eqlib.spectral_fit import spectral_match_batch
 
 SAMPLE_RATE = 44100
@@ -63,6 +66,7 @@ PROBLEMS = {  # the application cases: +9 dB where speech goes wrong (Hz, Q)
 DIRECTIONS = ("reference has it", "input has it")
 EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, "hybrid_proposed_db")  # results.md
 APPLICATION_SPEECH = ("speech-p351-f", "speech-p363-m")  # committed examples: input speaker, reference speaker
+EXAMPLES_DIR = "cache/figures-examples"  # make_all(examples=True) writes here, never over the committed figures/
 SCREENSHOTS = ("01_slider_panel.png",)  # in figures/ but taken by the browser test (tests/e2e), not by make_all
 
 
@@ -354,18 +358,41 @@ def output_names(results: bool = True) -> list[str]:
 
 
 def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path] | None = None,
-             spectral: bool = True, predictors: Mapping[str, Predictor] | None = None) -> list[Path]:
+             spectral: bool = True, predictors: Mapping[str, Predictor] | None = None,
+             examples: bool | None = None) -> list[Path]:
     """Regenerate every figure and table (:func:`output_names`); return the files written.
 
     Torch runs on one thread throughout (:func:`eqlib.runtime.one_thread`: faster for these small tensors).
 
     Args:
         out_dir: destination (default :func:`eqlib.runtime.figures_dir`: ``figures/``, or
-            ``cache/figures-quick`` in quick mode).
+            ``cache/figures-quick`` in quick mode; ``EXAMPLES_DIR`` instead of ``figures/`` with ``examples``).
         weights: model name → checkpoint (default: the shipped weights; ``results.md`` only with those).
         spectral: include the spectral match-EQ baseline in the error distribution.
         predictors: already loaded models (name → :class:`Predictor`), instead of ``weights``.
+        examples: build from the small example sets in ``eqlib/data``, not the evaluation corpora; every file then
+            says so (:func:`eqlib.provenance.mark_examples`). ``None``: the corpora, or in quick mode the example
+            sets when there are no corpora (CI).
+
+    Raises:
+        CorporaMissingError: no corpora (:mod:`eqlib.corpora`) and the example sets were not asked for.
     """
+    if examples is None:
+        examples = is_quick() and locate_corpora() is None
+    if not examples:
+        require_corpora()
+    if examples and out_dir is None and figures_dir() == repo_root() / "figures":
+        out_dir = repo_root() / EXAMPLES_DIR
+    with no_corpora() if examples else nullcontext():
+        written = _make_all(out_dir, weights, spectral, predictors)
+    if examples:
+        mark_examples(written)
+    return written
+
+
+def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | None, spectral: bool,
+              predictors: Mapping[str, Predictor] | None) -> list[Path]:
+    """:func:`make_all` from the corpora that :mod:`eqlib.corpora` finds (none: the example sets)."""
     from eqlib import evaluate, figures_basics
 
     matplotlib.use("Agg", force=False)
@@ -419,16 +446,25 @@ def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Write every figure and table, then print the files and what they were built from (corpora, weights)."""
     parser = argparse.ArgumentParser(prog="python -m eqlib.figures", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="output folder (default figures/)")
     parser.add_argument("--no-spectral", action="store_true", help="skip the slow spectral baseline")
+    parser.add_argument("--examples", action="store_true",
+                        help=f"build from the small example sets in eqlib/data, not the evaluation corpora (every "
+                             f"figure and table says so; default folder {EXAMPLES_DIR})")
     args = parser.parse_args(argv)
     try:
-        written = make_all(args.out, spectral=not args.no_spectral)
+        written = make_all(args.out, spectral=not args.no_spectral, examples=args.examples or None)
+    except CorporaMissingError as err:
+        parser.exit(2, f"eqlib.figures: {err}, or build from the small example sets with "
+                       f"`make figures EXAMPLES=1`\n")
     except CheckpointError as err:
         parser.exit(2, f"eqlib.figures: {err}\n")
     for path in written:
         print(path)
+    examples = args.examples or locate_corpora() is None
+    print("\n".join(console_lines([default_weights(n) for n in MODEL_NAMES], examples)))
     return 0
 
 
