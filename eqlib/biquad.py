@@ -11,6 +11,7 @@ A section is stored as six numbers ``(b0, b1, b2, a0, a1, a2)`` normalised so th
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -122,10 +123,79 @@ def biquad_sos(
     return sos.detach().cpu().numpy() if to_numpy else sos
 
 
+EQ_KINDS = ("low_shelf", "peak", "high_shelf")  # the kinds the vectorised cascade core handles
+
+
+# Every cookbook coefficient of a shelf or a peak is a linear combination of ten monomials of
+# A = 10^(gain/40), c = cos ω0 and α = sin ω0 / (2Q), e.g. the low shelf's
+# b0 = A·((A+1) − (A−1)·c + 2·√A·α) = A² + A − A²c + Ac + 2·A^(3/2)·α. So the sections of all bands of
+# a batch are one product of the monomials with a constant (monomials, 6) matrix per band kind.
+_MONOMIALS = ("1", "A", "A²", "c", "Ac", "A²c", "√A·α", "A^(3/2)·α", "A·α", "α/A")
+
+
+def _kind_matrix(kind: str) -> list[list[float]]:
+    """``(monomials, 6)`` coefficients expressing ``(b0, b1, b2, a0, a1, a2)`` of ``kind`` in ``_MONOMIALS``."""
+    m = {name: [0.0] * 6 for name in _MONOMIALS}
+    if kind == "peak":  # b0, a0 = 1 ± α·A^(±1); b1 = a1 = −2c
+        m["1"] = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0]
+        m["c"] = [0.0, -2.0, 0.0, 0.0, -2.0, 0.0]
+        m["A·α"] = [1.0, 0.0, -1.0, 0.0, 0.0, 0.0]
+        m["α/A"] = [0.0, 0.0, 0.0, 1.0, 0.0, -1.0]
+    else:  # s = +1 low shelf, −1 high shelf (the high shelf flips the sign of every (A ± 1)·c term)
+        s = 1.0 if kind == "low_shelf" else -1.0
+        m["1"] = [0.0, 0.0, 0.0, 1.0, 2 * s, 1.0]
+        m["A"] = [1.0, -2 * s, 1.0, 1.0, -2 * s, 1.0]
+        m["A²"] = [1.0, 2 * s, 1.0, 0.0, 0.0, 0.0]
+        m["c"] = [0.0, 0.0, 0.0, -s, -2.0, -s]
+        m["Ac"] = [s, -2.0, s, s, -2.0, s]
+        m["A²c"] = [-s, -2.0, -s, 0.0, 0.0, 0.0]
+        m["√A·α"] = [0.0, 0.0, 0.0, 2.0, 0.0, -2.0]
+        m["A^(3/2)·α"] = [2.0, 0.0, -2.0, 0.0, 0.0, 0.0]
+    return [m[name] for name in _MONOMIALS]
+
+
+@functools.lru_cache(maxsize=64)
+def _eq_matrices(kinds: tuple[str, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``(bands, monomials, 6)``: each band's coefficient matrix (see ``_kind_matrix``)."""
+    return torch.tensor([_kind_matrix(k) for k in kinds], dtype=dtype, device=device)
+
+
+def eq_sos(params: torch.Tensor, kinds: tuple[str, ...], sample_rate: float) -> torch.Tensor:
+    """Cookbook sections of every band of a shelf/peak cascade in one vectorised call (no Python loop).
+
+    The ten monomials of ``_MONOMIALS`` are computed for all bands at once and multiplied by each band's
+    constant matrix, so the cost is the same for any mix of shelves and peaks. No range checks: this is
+    the differentiable path used in training; ranges are checked at the edges (:class:`eqlib.eq.EQSettings`,
+    JSON, the CLI) and by :func:`biquad_sos`, whose per-kind formulas the tests compare this one to.
+
+    Args:
+        params: physical parameters ``(..., bands, 3)`` as (gain dB, frequency Hz, Q).
+        kinds: one of ``EQ_KINDS`` per band.
+        sample_rate: sampling rate in Hz.
+
+    Returns:
+        ``(..., bands, 6)`` normalised sections.
+    """
+    gain_db, freq_hz, q = params.unbind(-1)
+    sqrt_amp = torch.pow(10.0, gain_db / 80)
+    amp = sqrt_amp * sqrt_amp
+    w0 = freq_hz * (2 * math.pi / sample_rate)
+    cos_w0 = torch.cos(w0)
+    alpha = torch.sin(w0) / (2 * q)
+    a_alpha = amp * alpha
+    monomials = torch.stack([torch.ones_like(amp), amp, amp * amp, cos_w0, amp * cos_w0, amp * amp * cos_w0,
+                             sqrt_amp * alpha, sqrt_amp * a_alpha, a_alpha, alpha / amp], dim=-1)
+    coeffs = (monomials.unsqueeze(-2) @ _eq_matrices(tuple(kinds), params.device, params.dtype)).squeeze(-2)
+    return coeffs / coeffs[..., 3:4]
+
+
 def bands_sos(
     kinds: tuple[str, ...], params: torch.Tensor | np.ndarray, sample_rate: float
 ) -> torch.Tensor | np.ndarray:
     """Sections for a cascade of bands.
+
+    Shelf/peak cascades (every kind in ``EQ_KINDS``) take the vectorised :func:`eq_sos`, without range
+    checks; cascades with low/high passes go band by band through :func:`biquad_sos`, which checks.
 
     Args:
         kinds: band kinds, one per band (e.g. the 4-band EQ's kinds).
@@ -139,10 +209,11 @@ def bands_sos(
     p = _as_tensor(params)
     if p.shape[-2:] != (len(kinds), 3):
         raise ValueError(f"params must have shape (..., {len(kinds)}, 3), got {tuple(p.shape)}")
-    sos = torch.stack(
-        [biquad_sos(kind, p[..., i, 0], p[..., i, 1], p[..., i, 2], sample_rate) for i, kind in enumerate(kinds)],
-        dim=-2,
-    )
+    if set(kinds) <= set(EQ_KINDS):
+        sos = eq_sos(p, tuple(kinds), sample_rate)
+    else:
+        sos = torch.stack([biquad_sos(kind, p[..., i, 0], p[..., i, 1], p[..., i, 2], sample_rate)
+                           for i, kind in enumerate(kinds)], dim=-2)
     return sos.detach().cpu().numpy() if to_numpy else sos
 
 
@@ -166,21 +237,53 @@ def sos_response(sos: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) 
     return num / den
 
 
+class FrequencyGrid:
+    """Evaluation frequencies (Hz) at one sample rate, with the table a squared magnitude needs, computed once.
+
+    ``|H(e^jω)|²`` of a section is a quadratic in ``φ = sin²(ω/2)`` (RBJ Audio-EQ-Cookbook, "magnitude
+    response"): ``(b0+b1+b2)² − 4(b0·b1 + 4·b0·b2 + b1·b2)·φ + 16·b0·b2·φ²`` over the same in ``a``. Its
+    constant term is the exact DC gain, so low-frequency sections stay accurate in float64, and all
+    frequencies of all sections of a batch are one matrix product with the ``(3, freqs)`` table of powers
+    of φ. The training step evaluates responses on fixed grids thousands of times.
+
+    Args:
+        freqs_hz: ``(freqs,)`` frequencies in Hz.
+        sample_rate: sampling rate in Hz.
+        device: where the table lives (the training device).
+        dtype: table precision; float64 keeps low-frequency sections exact.
+    """
+
+    def __init__(self, freqs_hz: ArrayLike, sample_rate: float, device: torch.device | str | None = None,
+                 dtype: torch.dtype = torch.float64) -> None:
+        self.sample_rate = float(sample_rate)
+        if isinstance(freqs_hz, torch.Tensor):
+            self.freqs_hz = freqs_hz.to(device=device if device is not None else freqs_hz.device, dtype=dtype)
+        else:
+            self.freqs_hz = torch.as_tensor(np.asarray(freqs_hz, dtype=np.float64), dtype=dtype, device=device)
+        phi = torch.sin(self.freqs_hz * (math.pi / self.sample_rate)) ** 2
+        self._phi_powers = torch.stack([torch.ones_like(phi), -4 * phi, 16 * phi * phi])  # (3, freqs)
+
+    def __len__(self) -> int:
+        return self.freqs_hz.shape[0]
+
+    def power(self, sos: torch.Tensor) -> torch.Tensor:
+        """``|H(f)|²`` of each section ``(..., sections, 6)`` on this grid: ``(..., sections, freqs)``."""
+        if sos.dtype != self._phi_powers.dtype:
+            sos = sos.to(self._phi_powers.dtype)
+        x0, x1, x2 = sos.unflatten(-1, (2, 3)).unbind(-1)  # numerator, denominator: (..., sections, 2) each
+        x0x2 = x0 * x2
+        poly = torch.stack([(x0 + x1 + x2) ** 2, x1 * (x0 + x2) + 4 * x0x2, x0x2], dim=-1)
+        mag2 = poly @ self._phi_powers  # (..., sections, 2, freqs)
+        return mag2[..., 0, :] / mag2[..., 1, :]
+
+
 def sos_power(sos: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
-    """Squared magnitude response |H(f)|² of each section, in real arithmetic.
+    """Squared magnitude response |H(f)|² of each section, in real arithmetic (see :class:`FrequencyGrid`).
 
     Shapes as in :func:`sos_response`; returns a real tensor ``(..., sections, freqs)``.
     """
     sos = _as_tensor(sos)
-    w = 2 * math.pi * _as_tensor(freqs_hz, sos) / sample_rate
-    cos1, sin1, cos2, sin2 = torch.cos(w), torch.sin(w), torch.cos(2 * w), torch.sin(2 * w)
-
-    def power(c0, c1, c2):
-        re = c0 + c1 * cos1 + c2 * cos2
-        im = c1 * sin1 + c2 * sin2
-        return re * re + im * im
-
-    return power(sos[..., 0:1], sos[..., 1:2], sos[..., 2:3]) / power(sos[..., 3:4], sos[..., 4:5], sos[..., 5:6])
+    return FrequencyGrid(_as_tensor(freqs_hz, sos), sample_rate, device=sos.device, dtype=sos.dtype).power(sos)
 
 
 def sos_response_db(sos: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:

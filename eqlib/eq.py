@@ -11,6 +11,7 @@ normalised parameters ``params_norm`` are ``(..., bands * 3)`` in band-major ord
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -20,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlib.biquad import bands_sos, cascade_response_db, sos_response_db, sosfilt_exact
+from eqlib.biquad import (FrequencyGrid, bands_sos, cascade_response_db, check_below_nyquist, sos_response_db,
+                          sosfilt_exact)
 
 SETTINGS_FORMAT = "eqlib.eq/1"
 
@@ -124,28 +126,44 @@ class EQSpec:
         return self._table("default")
 
     def to_norm(self, params: torch.Tensor) -> torch.Tensor:
-        """Physical ``(..., bands, 3)`` → ``params_norm`` ``(..., bands * 3)`` in [0, 1]."""
-        cols = [p.to_norm(params[..., i, j]) for i, b in enumerate(self.bands) for j, p in enumerate(b.params)]
-        return torch.stack(cols, dim=-1)
+        """Physical ``(..., bands, 3)`` → ``params_norm`` ``(..., bands * 3)`` in [0, 1] (one vectorised call)."""
+        low, span, log_scale = _norm_tables(self, params.device, params.dtype)
+        flat = params.reshape(*params.shape[:-2], self.num_params)
+        return (torch.where(log_scale, torch.log(flat), flat) - low) / span
 
     def from_norm(self, params_norm: torch.Tensor) -> torch.Tensor:
-        """``params_norm`` ``(..., bands * 3)`` → physical ``(..., bands, 3)``."""
-        flat = [p.from_norm(params_norm[..., 3 * i + j]) for i, b in enumerate(self.bands) for j, p in enumerate(b.params)]
-        return torch.stack(flat, dim=-1).reshape(*params_norm.shape[:-1], self.num_bands, 3)
+        """``params_norm`` ``(..., bands * 3)`` → physical ``(..., bands, 3)`` (one vectorised call)."""
+        low, span, log_scale = _norm_tables(self, params_norm.device, params_norm.dtype)
+        value = low + params_norm * span
+        return torch.where(log_scale, torch.exp(value), value).reshape(*params_norm.shape[:-1], self.num_bands, 3)
 
     def sample_norm(self, batch: int, generator: torch.Generator, device: torch.device | str | None = None,
                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Uniform ``params_norm`` ``(batch, bands * 3)``: uniform gains, log-uniform frequencies and Q."""
-        u = torch.rand(batch, self.num_params, generator=generator, dtype=torch.float64)
-        return u.to(device=device, dtype=dtype)
+        """Uniform ``params_norm`` ``(batch, bands * 3)``: uniform gains, log-uniform frequencies and Q.
+
+        Drawn in float64 on the generator's device (so a seeded CPU generator gives the same draws as
+        ever, and a CUDA generator never waits on the host), then moved to ``device`` and ``dtype``.
+        """
+        u = torch.rand(batch, self.num_params, generator=generator, dtype=torch.float64, device=generator.device)
+        return u.to(device=device if device is not None else generator.device, dtype=dtype)
 
     def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
         """Random physical parameters ``(batch, bands, 3)`` (float64)."""
         return self.from_norm(self.sample_norm(batch, generator, dtype=torch.float64))
 
     def sos(self, params: torch.Tensor | np.ndarray, sample_rate: float) -> torch.Tensor | np.ndarray:
-        """Sections ``(..., bands, 6)`` of physical parameters ``(..., bands, 3)``."""
+        """Sections ``(..., bands, 6)`` of physical parameters ``(..., bands, 3)``; no range checks
+        (the differentiable path: :class:`EQSettings` checks its ranges and the Nyquist limit)."""
         return bands_sos(self.kinds, params, sample_rate)
+
+    def power_response(self, params: torch.Tensor, grid: FrequencyGrid) -> torch.Tensor:
+        """Cascaded ``|H(f)|²`` of physical parameters ``(..., bands, 3)`` on ``grid``: ``(..., freqs)``."""
+        return grid.power(self.sos(params, grid.sample_rate)).prod(dim=-2)
+
+    def grid_response_db(self, params: torch.Tensor, grid: FrequencyGrid) -> torch.Tensor:
+        """Cascaded magnitude (dB) of physical parameters ``(..., bands, 3)`` on ``grid``: ``(..., freqs)``;
+        differentiable (a sum of per-band dB: its backward needs no product's zero check)."""
+        return (10 * torch.log10(grid.power(self.sos(params, grid.sample_rate)))).sum(dim=-2)
 
     def band_response_db(self, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
         """Per-band magnitude (dB) ``(..., bands, freqs)``."""
@@ -169,6 +187,19 @@ class EQSpec:
                         f"{band.name}.{spec.name} = {v:g}{unit} is outside its range "
                         f"[{spec.minimum:g}, {spec.maximum:g}]{unit}"
                     )
+
+
+@functools.lru_cache(maxsize=32)
+def _norm_tables(spec: EQSpec, device: torch.device, dtype: torch.dtype
+                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(low, span, log_scale)``, each ``(bands * 3,)``: a knob's value on its sampling scale is
+    ``low + params_norm * span`` (its logarithm where ``log_scale``)."""
+    knobs = [p for b in spec.bands for p in b.params]
+    low = [math.log(p.minimum) if p.log_scale else p.minimum for p in knobs]
+    high = [math.log(p.maximum) if p.log_scale else p.maximum for p in knobs]
+    table = torch.tensor([low, [h - lo for h, lo in zip(high, low)]], dtype=torch.float64)
+    low_t, span_t = table.to(device=device, dtype=dtype)
+    return low_t, span_t, torch.tensor([p.log_scale for p in knobs], device=device)
 
 
 DEFAULT_EQ = EQSpec(
@@ -217,15 +248,17 @@ class EQSettings:
 
     def sos(self, sample_rate: float) -> np.ndarray:
         """Sections ``(bands, 6)`` at ``sample_rate`` Hz; raises if a band sits at or above Nyquist."""
+        check_below_nyquist(torch.as_tensor(self.params[:, 1]), sample_rate)
         return self.spec.sos(self.params, sample_rate)
 
     def response_db(self, freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
         """Cascaded magnitude (dB) at ``freqs_hz``: ``(freqs,)``."""
-        return self.spec.response_db(torch.as_tensor(self.params), torch.as_tensor(freqs_hz), sample_rate).numpy()
+        return cascade_response_db(torch.as_tensor(self.sos(sample_rate)), torch.as_tensor(freqs_hz),
+                                   sample_rate).numpy()
 
     def band_response_db(self, freqs_hz: np.ndarray, sample_rate: float) -> np.ndarray:
         """Per-band magnitude (dB): ``(bands, freqs)``."""
-        return self.spec.band_response_db(torch.as_tensor(self.params), torch.as_tensor(freqs_hz), sample_rate).numpy()
+        return sos_response_db(torch.as_tensor(self.sos(sample_rate)), torch.as_tensor(freqs_hz), sample_rate).numpy()
 
     def apply(self, audio: np.ndarray, sample_rate: float) -> np.ndarray:
         """Filter ``(..., time)`` audio exactly (time-domain ``sosfilt``), every channel alike; float64."""

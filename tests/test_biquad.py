@@ -16,8 +16,11 @@ import scipy.signal
 import torch
 
 from eqlib.biquad import (
+    EQ_KINDS,
+    FrequencyGrid,
     biquad_sos,
     cascade_response_db,
+    eq_sos,
     is_stable,
     poles,
     sosfilt_exact,
@@ -84,6 +87,35 @@ def test_torch_cascade_response_matches_scipy_sosfreqz(sample_rate: int) -> None
     for i in range(len(params)):
         _, h = scipy.signal.sosfreqz(sos[i].numpy(), worN=freqs, fs=sample_rate)
         np.testing.assert_allclose(ours[i], 20 * np.log10(np.abs(h)), atol=1e-9)
+
+
+@pytest.mark.parametrize("kinds", [DEFAULT_EQ.kinds, ("high_shelf", "peak", "low_shelf", "high_shelf", "peak")])
+def test_vectorised_core_matches_the_per_kind_cookbook_formulas(kinds) -> None:
+    """eq_sos (all bands in one call, any layout) gives biquad_sos's sections, which ffmpeg and pedalboard check."""
+    assert set(kinds) <= set(EQ_KINDS)
+    gen = torch.Generator().manual_seed(11)
+    spec_by_kind = {b.kind: b for b in DEFAULT_EQ.bands}
+    params = torch.stack([torch.stack([spec_by_kind[k].gain.from_norm(torch.rand(2000, generator=gen, dtype=torch.float64)),
+                                       spec_by_kind[k].freq.from_norm(torch.rand(2000, generator=gen, dtype=torch.float64)),
+                                       spec_by_kind[k].q.from_norm(torch.rand(2000, generator=gen, dtype=torch.float64))],
+                                      dim=-1) for k in kinds], dim=1)  # (2000, bands, 3)
+    ours = eq_sos(params, kinds, 44100)
+    per_kind = torch.stack([biquad_sos(k, params[:, i, 0], params[:, i, 1], params[:, i, 2], 44100)
+                            for i, k in enumerate(kinds)], dim=1)
+    torch.testing.assert_close(ours, per_kind, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("sample_rate", SAMPLE_RATES)
+def test_frequency_grid_power_matches_scipy_sosfreqz(sample_rate: int) -> None:
+    params = DEFAULT_EQ.sample(16, torch.Generator().manual_seed(2))
+    sos = DEFAULT_EQ.sos(params, sample_rate)
+    freqs = np.geomspace(1.0, 0.98 * sample_rate / 2, 800)  # down to 1 Hz, where |H|² is a near-cancellation
+    grid = FrequencyGrid(freqs, sample_rate)
+    ours_db = 10 * np.log10(grid.power(sos).numpy())  # (16, bands, freqs)
+    for i in range(len(params)):
+        for band in range(DEFAULT_EQ.num_bands):
+            _, h = scipy.signal.sosfreqz(sos[i, band].numpy()[None], worN=freqs, fs=sample_rate)
+            np.testing.assert_allclose(ours_db[i, band], 20 * np.log10(np.abs(h)), atol=1e-9)
 
 
 # --- ffmpeg (double precision) --------------------------------------------------------------
