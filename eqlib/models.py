@@ -82,8 +82,12 @@ class LatentExtractor(nn.Module):
         return self.layers(features.unsqueeze(1)).flatten(1, 2)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """``(batch, mels, frames)`` → latent ``(batch, latent_dim)`` (time average)."""
-        return self.frame_features(features).mean(dim=-1)
+        """``(batch, mels, frames)`` → latent ``(batch, latent_dim)`` (time average).
+
+        Averages before flattening (the same numbers as ``frame_features(...).mean(-1)``), so channels-last
+        activations are never copied into (channels × bins, frames) order.
+        """
+        return self.layers(features.unsqueeze(1)).mean(dim=-1).flatten(1)
 
 
 class SubtractComparison(nn.Module):

@@ -21,11 +21,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from eqlib.biquad import sos_power
+from eqlib.biquad import FrequencyGrid
 from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
 from eqlib.features import FeatureConfig, MelFrontend, PowerSpectrogram
 
 VARIANTS = ("other_speaker", "same_speaker", "same_content")
+_SCALAR_DRAWS = 9  # uniform numbers per pair besides the two EQs: see PairSampler.sample
 
 
 @dataclass(frozen=True)
@@ -41,39 +42,57 @@ class PairConfig:
 
 def eq_power_response(spec: EQSpec, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
     """Cascaded ``|H(f)|²`` of physical parameters ``(batch, bands, 3)`` at ``freqs_hz`` → ``(batch, freqs)``."""
-    return sos_power(spec.sos(params, sample_rate), freqs_hz, sample_rate).prod(dim=-2)
+    return spec.power_response(params, FrequencyGrid(freqs_hz, sample_rate, device=params.device))
 
 
 class SpectrogramBank:
     """Power spectrograms of many excerpts, kept once (bfloat16) with a speaker label each.
+
+    Speakers (or tracks: any source whose excerpts must not be paired as "another speaker") are kept
+    as integer labels with their excerpts grouped, so that another or the same speaker's excerpt is
+    drawn on the device without host synchronisation.
 
     Args:
         excerpts: waveforms ``(time,)`` at ``config.sample_rate``, all the same length.
         speakers: one hashable speaker label per excerpt.
         config: analysis settings.
         device: where the bank lives (the training device).
+        batch: excerpts per STFT call while building.
     """
 
     def __init__(self, excerpts: Sequence[np.ndarray], speakers: Sequence, config: FeatureConfig,
                  device: torch.device | str = "cpu", batch: int = 64) -> None:
         if len(excerpts) != len(speakers) or len(excerpts) == 0:
             raise ValueError("need one speaker label per excerpt and at least one excerpt")
-        self.config = config
-        self.device = torch.device(device)
-        stft = PowerSpectrogram(config).to(self.device)
+        stft = PowerSpectrogram(config).to(device)
         chunks = []
         for start in tqdm(range(0, len(excerpts), batch), desc="spectrogram bank", leave=False):
-            audio = torch.as_tensor(np.stack(excerpts[start:start + batch]), device=self.device)
+            audio = torch.as_tensor(np.stack(excerpts[start:start + batch]), device=device)
             chunks.append(stft(audio).to(torch.bfloat16))
-        self.power = torch.cat(chunks)  # (excerpts, bins, frames)
+        self._init(torch.cat(chunks), speakers, config)
+
+    @classmethod
+    def from_power(cls, power: torch.Tensor, speakers: Sequence, config: FeatureConfig) -> "SpectrogramBank":
+        """A bank from power spectrograms ``(excerpts, bins, frames)`` computed before (e.g. a disk cache)."""
+        if power.ndim != 3 or power.shape[0] != len(speakers) or power.shape[1] != config.num_bins:
+            raise ValueError(f"power must be (excerpts={len(speakers)}, bins={config.num_bins}, frames), "
+                             f"got {tuple(power.shape)}")
+        bank = cls.__new__(cls)
+        bank._init(power.to(torch.bfloat16), speakers, config)
+        return bank
+
+    def _init(self, power: torch.Tensor, speakers: Sequence, config: FeatureConfig) -> None:
+        self.config = config
+        self.power = power  # (excerpts, bins, frames)
+        self.device = power.device
         labels = {s: i for i, s in enumerate(dict.fromkeys(speakers))}
-        self.speaker = torch.as_tensor([labels[s] for s in speakers], device=self.device)
         self.speaker_names = list(labels)
-        order = torch.argsort(self.speaker.cpu(), stable=True)
-        counts = torch.bincount(self.speaker.cpu(), minlength=len(labels))
-        self._group_start = torch.cumsum(counts, 0) - counts
-        self._group_count = counts
-        self._by_speaker = order
+        speaker = torch.as_tensor([labels[s] for s in speakers])
+        counts = torch.bincount(speaker, minlength=len(labels))
+        self.speaker = speaker.to(self.device)
+        self._by_speaker = torch.argsort(speaker, stable=True).to(self.device)  # excerpts grouped by speaker
+        self._group_start = (torch.cumsum(counts, 0) - counts).to(self.device)
+        self._group_count = counts.to(self.device)
 
     def __len__(self) -> int:
         return self.power.shape[0]
@@ -82,84 +101,97 @@ class SpectrogramBank:
     def num_frames(self) -> int:
         return self.power.shape[-1]
 
-    def other_speaker(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """For each excerpt index, a random excerpt of a different speaker (if the bank has one)."""
-        pick = torch.randint(len(self), index.shape, generator=generator)
-        for _ in range(8):  # rejection sampling; the chance of 8 misses is negligible with ≥ 2 speakers
-            clash = self.speaker.cpu()[pick] == self.speaker.cpu()[index]
-            if not clash.any():
-                break
-            pick[clash] = torch.randint(len(self), (int(clash.sum()),), generator=generator)
-        return pick
+    def other_speaker(self, index: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """For each excerpt index, a uniformly random excerpt of another speaker (itself if the bank has one speaker).
 
-    def same_speaker(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """For each excerpt index, another excerpt of the same speaker (itself if it is the only one)."""
-        spk = self.speaker.cpu()[index]
-        count = self._group_count[spk]
-        offset = (torch.rand(index.shape, generator=generator) * count).long().clamp_max(count - 1)
-        pick = self._by_speaker[self._group_start[spk] + offset]
-        clash = (pick == index) & (count > 1)
-        pick[clash] = self._by_speaker[self._group_start[spk[clash]] + (offset[clash] + 1) % count[clash]]
-        return pick
+        ``u``: one uniform number in [0, 1) per index. It picks a position among the excerpts of every
+        other speaker, skipping the own speaker's block in the speaker-grouped order: exact, without
+        rejection loops or host reads.
+        """
+        spk = self.speaker[index]
+        start, count = self._group_start[spk], self._group_count[spk]
+        others = len(self) - count
+        k = (u * others).long().clamp_max(len(self) - 1)
+        k = torch.where(k >= start, k + count, k).clamp_max(len(self) - 1)
+        return torch.where(others > 0, self._by_speaker[k], index)
+
+    def same_speaker(self, index: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """For each excerpt index, another excerpt of the same speaker (itself if it is the only one);
+        ``u``: one uniform number in [0, 1) per index."""
+        spk = self.speaker[index]
+        start, count = self._group_start[spk], self._group_count[spk]
+        offset = torch.minimum((u * count).long(), count - 1)
+        pick = self._by_speaker[start + offset]
+        next_pick = self._by_speaker[start + (offset + 1) % count]  # the neighbour, when the draw hit itself
+        return torch.where((pick == index) & (count > 1), next_pick, pick)
 
 
 class PairSampler:
-    """Draws equalised training pairs from a :class:`SpectrogramBank`, on the bank's device."""
+    """Draws equalised training pairs from a :class:`SpectrogramBank`, on the bank's device.
+
+    Every random number comes from the generator passed to :meth:`sample`, which must live on the
+    bank's device; nothing in a draw reads a tensor back to the host, so a GPU never waits on Python.
+    """
 
     def __init__(self, bank: SpectrogramBank, config: PairConfig = PairConfig(), spec: EQSpec = DEFAULT_EQ) -> None:
         if bank.num_frames < config.crop_frames:
             raise ValueError(f"bank excerpts have {bank.num_frames} frames, fewer than crop_frames={config.crop_frames}")
+        if abs(sum(config.variant_probs) - 1.0) > 1e-6 or min(config.variant_probs) < 0:
+            raise ValueError(f"variant_probs must be {len(VARIANTS)} non-negative shares summing to 1")
         self.bank, self.config, self.spec = bank, config, spec
         fc = bank.config
-        self.bin_freqs = torch.as_tensor(fc.bin_freqs_hz(), dtype=torch.float64, device=bank.device)
-        self.bin_freqs[0] = 1.0  # DC: evaluate just above 0 Hz (the shelves' DC gain is the same)
+        freqs = fc.bin_freqs_hz()
+        freqs[0] = 1.0  # DC: evaluate just above 0 Hz (the shelves' DC gain is the same)
+        self.grid = FrequencyGrid(freqs, fc.sample_rate, device=bank.device)
+        self.bin_freqs = self.grid.freqs_hz
+        dev = bank.device
+        self._variant_edges = torch.cumsum(torch.tensor(config.variant_probs, dtype=torch.float64), 0)[:-1].to(dev)
+        self._frame_offsets = torch.arange(config.crop_frames, device=dev)
+        gain = torch.zeros(spec.num_params, dtype=torch.bool)
+        gain[0::3] = True
+        self._gain_cols = gain.to(dev)
+        self._identity_norm = spec.to_norm(spec.default).to(dev)
 
-    def _crop(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        frames = self.config.crop_frames
-        start = torch.randint(self.bank.num_frames - frames + 1, index.shape, generator=generator)
-        offs = start[:, None] + torch.arange(frames)
-        power = self.bank.power[index.to(self.bank.device)]
-        return torch.gather(power, 2, offs.to(self.bank.device)[:, None, :].expand(-1, power.shape[1], -1)).float()
-
-    def _power_response(self, params_norm: torch.Tensor) -> torch.Tensor:
-        params = self.spec.from_norm(params_norm.to(torch.float64))
-        return eq_power_response(self.spec, params, self.bin_freqs, self.bank.config.sample_rate).float()
+    def _crop(self, index: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+        """``crop_frames`` frames from ``start`` of each excerpt ``index``: ``(n, bins, frames)`` float32."""
+        frames = start[:, None] + self._frame_offsets  # (n, frames)
+        power = self.bank.power[index]
+        return torch.gather(power, 2, frames[:, None, :].expand(-1, power.shape[1], -1)).float()
 
     def sample(self, batch: int, generator: torch.Generator, variant: str | None = None) -> dict[str, torch.Tensor]:
         """One batch: ``power_in``, ``power_ref`` ``(batch, bins, frames)``, ``params_norm`` ``(batch, 12)``
         and ``variant`` ``(batch,)`` indices into ``VARIANTS``.
 
-        ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness comes
-        from ``generator`` (CPU), so a seed fixes the batch on any device.
+        ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
+        ``generator`` (on the bank's device), so a seed fixes the batch.
         """
-        cfg, dev = self.config, self.bank.device
+        cfg, bank, spec = self.config, self.bank, self.spec
+        num = spec.num_params
+        u = torch.rand(batch, _SCALAR_DRAWS + 2 * num, generator=generator, device=bank.device, dtype=torch.float64)
+        u_kind, u_in, u_other, u_same, u_start_in, u_start_ref, u_chain, u_level_in, u_level_ref = \
+            u[:, :_SCALAR_DRAWS].unbind(dim=1)
         if variant is None:
-            kinds = torch.multinomial(torch.tensor(cfg.variant_probs), batch, replacement=True, generator=generator)
+            kinds = (u_kind[:, None] >= self._variant_edges).sum(dim=-1)
         else:
-            kinds = torch.full((batch,), VARIANTS.index(variant))
-        index_in = torch.randint(len(self.bank), (batch,), generator=generator)
-        index_ref = torch.where(kinds == 1, self.bank.same_speaker(index_in, generator),
-                                self.bank.other_speaker(index_in, generator))
-        index_ref = torch.where(kinds == 2, index_in, index_ref)
-        power_in = self._crop(index_in, generator)
-        power_ref = self._crop(index_ref, generator)
-        same = (kinds == 2).to(dev)
-        power_ref = torch.where(same[:, None, None], power_in, power_ref)
+            kinds = torch.full_like(u_in, VARIANTS.index(variant), dtype=torch.long)
+        index_in = (u_in * len(bank)).long().clamp_max(len(bank) - 1)
+        same = kinds == 2
+        index_ref = torch.where(kinds == 1, bank.same_speaker(index_in, u_same), bank.other_speaker(index_in, u_other))
+        index_ref = torch.where(same, index_in, index_ref)
+        num_starts = bank.num_frames - cfg.crop_frames + 1
+        start_in = (u_start_in * num_starts).long().clamp_max(num_starts - 1)
+        start_ref = torch.where(same, start_in, (u_start_ref * num_starts).long().clamp_max(num_starts - 1))
+        power_in, power_ref = self._crop(torch.cat([index_in, index_ref]), torch.cat([start_in, start_ref])).split(batch)
 
-        params_norm = self.spec.sample_norm(batch, generator, dtype=torch.float64)
-        chain_norm = self.spec.sample_norm(batch, generator, dtype=torch.float64)
-        gain_cols = torch.arange(0, self.spec.num_params, 3)
-        chain_norm[:, gain_cols] = 0.5 + (chain_norm[:, gain_cols] - 0.5) * cfg.chain_gain_scale
-        use_chain = torch.rand(batch, generator=generator) < cfg.chain_prob
-        chain_norm[~use_chain, :] = self.spec.to_norm(self.spec.default)[None].expand(int((~use_chain).sum()), -1)
-        levels_db = (torch.rand(batch, 2, generator=generator) * 2 - 1) * cfg.level_range_db
-        levels = (10 ** (levels_db / 10)).float().to(dev)
-
-        chain = self._power_response(chain_norm.to(dev))
-        power_in = power_in * (chain * levels[:, :1])[:, :, None]
-        power_ref = power_ref * (chain * self._power_response(params_norm.to(dev)) * levels[:, 1:])[:, :, None]
-        return {"power_in": power_in, "power_ref": power_ref, "params_norm": params_norm.float().to(dev),
-                "variant": kinds.to(dev)}
+        params_norm, chain_norm = u[:, _SCALAR_DRAWS:].split(num, dim=1)
+        chain_norm = torch.where(self._gain_cols, 0.5 + (chain_norm - 0.5) * cfg.chain_gain_scale, chain_norm)
+        chain_norm = torch.where((u_chain < cfg.chain_prob)[:, None], chain_norm, self._identity_norm)
+        chain, theta = spec.power_response(spec.from_norm(torch.cat([chain_norm, params_norm])), self.grid).split(batch)
+        levels = torch.pow(10.0, torch.stack([u_level_in, u_level_ref], dim=1) * (cfg.level_range_db / 5)
+                           - cfg.level_range_db / 10)  # power gains of ± level_range_db
+        power_in = power_in * (chain * levels[:, :1]).float()[:, :, None]
+        power_ref = power_ref * (chain * theta * levels[:, 1:]).float()[:, :, None]
+        return {"power_in": power_in, "power_ref": power_ref, "params_norm": params_norm.float(), "variant": kinds}
 
 
 def spectrogram_eq_error_db(audio: np.ndarray, settings: EQSettings, config: FeatureConfig = FeatureConfig()

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import os
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -26,13 +26,17 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from eqlib.biquad import FrequencyGrid
 from eqlib.checkpoint import read_checkpoint, save_checkpoint
 from eqlib.eq import DEFAULT_EQ
+from eqlib.metrics import response_error_db
+from eqlib.optim import AdamW, clip_grad_norm_
 from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, EQNet, build_model
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
 from eqlib.sources import DATA_SOURCES, training_excerpts
 
-RESPONSE_GRID_HZ = np.geomspace(20.0, 20000.0, 64)
+GRAD_CLIP_NORM = 5.0
+LOSS_GRID_POINTS = 64  # log-spaced frequencies, 20 Hz–20 kHz, of the response loss (the metric uses 512)
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     compile: bool = False
+    channels_last: bool = True  # extractor activations channels-last (faster CPU convolutions)
+    cpu_bf16: bool = False  # bf16 autocast on CPU too (only pays on CPUs with native bf16)
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
 
     def pair_config(self) -> PairConfig:
@@ -76,34 +82,50 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def response_error_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor,
-                      sample_rate: float = 44100.0) -> torch.Tensor:
-    """Mean absolute dB difference of level-normalised cascaded responses on a 64-point log grid: ``(batch,)``."""
-    grid = torch.as_tensor(RESPONSE_GRID_HZ, device=params_norm_pred.device, dtype=torch.float64)
-    resp = [DEFAULT_EQ.response_db(DEFAULT_EQ.from_norm(p.double()), grid, sample_rate)
-            for p in (params_norm_pred, params_norm_true)]
-    diff = resp[0] - resp[1]
+@functools.lru_cache(maxsize=8)
+def loss_grid(device: torch.device, sample_rate: float = 44100.0) -> FrequencyGrid:
+    """The response loss's frequency grid on ``device``: ``LOSS_GRID_POINTS`` log-spaced points, 20 Hz–20 kHz."""
+    return FrequencyGrid(np.geomspace(20.0, 20000.0, LOSS_GRID_POINTS), sample_rate, device=device)
+
+
+def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor) -> torch.Tensor:
+    """The training loss's response term: mean |dB| difference of the two cascades after removing the level
+    difference, on the coarse :func:`loss_grid`: ``(batch,)``.
+
+    The evaluation metric is :func:`eqlib.metrics.response_error_db` (the same definition on 512 points, in
+    physical units); the validation metrics in ``metrics.csv`` use that one.
+    """
+    batch = params_norm_pred.shape[0]
+    params = DEFAULT_EQ.from_norm(torch.cat([params_norm_pred, params_norm_true]).double())
+    level_db = DEFAULT_EQ.grid_response_db(params, loss_grid(params_norm_pred.device))
+    diff = level_db[:batch] - level_db[batch:]
     return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
 
 
-def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tuple[torch.Tensor, dict]:
-    """Weighted parameter + response loss of one batch, and its parts as floats."""
+def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted parameter + response loss of one batch, and its parts as detached 0-d tensors.
+
+    Nothing here reads a value back to the host: the parts are summed on the device and read at
+    evaluation time.
+    """
     out = model(batch["power_in"], batch["power_ref"])
     pred = out.params_norm.float()
     param_loss = (pred - batch["params_norm"]).abs().mean()
-    resp = response_error_db(pred, batch["params_norm"]).mean()
+    resp = response_loss_db(pred, batch["params_norm"]).mean()
     loss = config.param_loss_weight * param_loss + config.response_loss_weight * resp
-    return loss, {"loss": loss.item(), "param_l1": param_loss.item(), "response_db": resp.item()}
+    return loss, {"loss": loss.detach(), "param_l1": param_loss.detach(), "response_db": resp.detach()}
 
 
 @torch.no_grad()
 def validate(model: EQNet, val_batches: list[dict]) -> dict[str, float]:
-    """Validation metrics over fixed batches: parameter L1 and response dB error, overall and per variant."""
+    """Validation metrics over fixed batches: parameter L1 and the evaluation's response error
+    (:func:`eqlib.metrics.response_error_db`, dB), overall and per variant."""
     model.eval()
     errs, l1s, variants = [], [], []
     for batch in val_batches:
         pred = model(batch["power_in"], batch["power_ref"]).params_norm.float()
-        errs.append(response_error_db(pred, batch["params_norm"]).cpu())
+        errs.append(response_error_db(DEFAULT_EQ.from_norm(pred.double().cpu()),
+                                      DEFAULT_EQ.from_norm(batch["params_norm"].double().cpu())))
         l1s.append((pred - batch["params_norm"]).abs().mean(dim=-1).cpu())
         variants.append(batch["variant"].cpu())
     model.train()
@@ -153,6 +175,54 @@ def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: in
     return PairSampler(bank, config.pair_config())
 
 
+class TrainStep:
+    """One optimisation step: draw a batch on the device, loss, backward, clip, AdamW; no host synchronisation.
+
+    The same object runs in :func:`train` and in the benchmarks (``bench_train.py``, ``bench_profile.py``),
+    so what is timed is what trains. ``config.channels_last`` stores the extractor's activations
+    channels-last (faster oneDNN convolutions on CPU); ``config.compile`` compiles the model's forward
+    and the loss as one graph (its backward through AOTAutograd); bf16 autocast is on for CUDA and, with
+    ``config.cpu_bf16``, on CPU.
+
+    Args:
+        net: the module to call (the model, or its DDP wrapper).
+        model: the model itself (for gradient clipping).
+        optimiser: the optimiser over ``model``'s parameters.
+        sampler: draws training pairs on ``device``.
+        config: the run's settings.
+        device: the training device.
+    """
+
+    def __init__(self, net: torch.nn.Module, model: torch.nn.Module, optimiser: torch.optim.Optimizer,
+                 sampler: PairSampler, config: TrainConfig, device: torch.device) -> None:
+        self.model, self.optimiser, self.sampler, self.config = model, optimiser, sampler, config
+        if config.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.loss = functools.partial(compute_loss, net, config=config)
+        if config.compile:
+            self.loss = torch.compile(self.loss)
+        use_bf16 = device.type == "cuda" or (device.type == "cpu" and config.cpu_bf16)
+        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+
+    def __call__(self, generator: torch.Generator, lr: float) -> dict[str, torch.Tensor]:
+        """Run one step at learning rate ``lr``; return the loss parts as detached device tensors."""
+        for group in self.optimiser.param_groups:
+            group["lr"] = lr
+        batch = self.sampler.sample(self.config.batch_size, generator)
+        with self.autocast:
+            loss, parts = self.loss(batch)
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        clip_grad_norm_(self.model.parameters(), GRAD_CLIP_NORM)
+        self.optimiser.step()
+        return parts
+
+
+def make_optimiser(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW over ``model``'s parameters (:class:`eqlib.optim.AdamW`: multi-tensor, no host reads)."""
+    return AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+
+
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> dict:
     """Train one model; returns the best validation metrics. Runs under DDP if ``WORLD_SIZE`` > 1."""
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -172,7 +242,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
 
     torch.manual_seed(config.seed)
     model = build_model(config.model).to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimiser = make_optimiser(model, config)
     step, best, bad_evals = 0, {"val_response_db": float("inf")}, 0
     if resume and (out_dir / "last.pt").exists():
         payload = read_checkpoint(out_dir / "last.pt")
@@ -184,39 +254,30 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
 
     sampler = make_sampler(config, "train", device, config.seed, config.num_excerpts)
     val_sampler = make_sampler(config, "val", device, config.seed + 1, max(64, config.num_excerpts // 8))
-    val_gen = torch.Generator().manual_seed(config.seed + 2)
+    val_gen = torch.Generator(device).manual_seed(config.seed + 2)
     val_batches = [val_sampler.sample(min(64, config.val_pairs), val_gen)
                    for _ in range(max(1, config.val_pairs // 64))]
-    gen = torch.Generator().manual_seed(config.seed * 1000 + rank + 7919 * step)
+    gen = torch.Generator(device).manual_seed(config.seed * 1000 + rank + 7919 * step)
 
     net: torch.nn.Module = model
     if distributed:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    if config.compile:
-        net = torch.compile(net)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    train_step = TrainStep(net, model, optimiser, sampler, config, device)
 
     version = source_version()
     model.train()
     bar = tqdm(total=config.steps, initial=step, desc=config.model, disable=not progress or rank != 0)
-    started, running = time.time(), []
+    started, running, running_steps = time.time(), None, 0
     while step < config.steps:
-        for group in optimiser.param_groups:
-            group["lr"] = lr_at(step, config)
-        batch = sampler.sample(config.batch_size, gen)
-        with autocast:
-            loss, parts = compute_loss(net, batch, config)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
+        parts = train_step(gen, lr_at(step, config))
+        running = parts if running is None else {k: running[k] + v for k, v in parts.items()}
+        running_steps += 1
         step += 1
-        running.append(parts)
         bar.update(1)
         if step % config.eval_every == 0 or step == config.steps:
             metrics = validate(model, val_batches)
-            train_parts = {k: float(np.mean([r[k] for r in running])) for k in running[0]}
-            running = []
+            train_parts = {k: float(v) / running_steps for k, v in running.items()}  # the only host reads
+            running, running_steps = None, 0
             improved = metrics["val_response_db"] < best["val_response_db"]
             bad_evals = 0 if improved else bad_evals + 1
             if improved:

@@ -62,12 +62,27 @@ def test_other_speaker_and_same_speaker_variants(sampler):
     bank = sampler.bank
     idx = torch.arange(len(bank)).repeat(20)
     gen = torch.Generator().manual_seed(2)
-    other = bank.other_speaker(idx, gen)
+    other = bank.other_speaker(idx, torch.rand(idx.shape, generator=gen, dtype=torch.float64))
     assert not (bank.speaker[other] == bank.speaker[idx]).any()
-    same = bank.same_speaker(idx, gen)
+    same = bank.same_speaker(idx, torch.rand(idx.shape, generator=gen, dtype=torch.float64))
     assert (bank.speaker[same] == bank.speaker[idx]).all()
     multi = bank._group_count[bank.speaker[idx]] > 1
     assert not (same[multi] == idx[multi]).any()
+
+
+def test_other_speaker_is_uniform_over_the_other_speakers_excerpts(sampler):
+    """Each excerpt of another speaker is equally likely (chi-square over 60,000 draws per speaker)."""
+    import scipy.stats
+
+    bank = sampler.bank
+    gen = torch.Generator().manual_seed(4)
+    for index in range(len(bank)):
+        idx = torch.full((60_000,), index)
+        picks = bank.other_speaker(idx, torch.rand(idx.shape, generator=gen, dtype=torch.float64))
+        allowed = (bank.speaker != bank.speaker[index]).nonzero().flatten()
+        counts = torch.bincount(picks, minlength=len(bank))
+        assert counts[bank.speaker == bank.speaker[index]].sum() == 0
+        assert scipy.stats.chisquare(counts[allowed].numpy()).pvalue > 1e-3
 
 
 def test_batches_are_seeded_and_shaped(sampler):

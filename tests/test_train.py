@@ -12,7 +12,9 @@ from eqlib.checkpoint import read_checkpoint
 from eqlib.examples import list_examples, load_example
 from eqlib.models import build_model
 from eqlib.pairs import PairConfig, PairSampler, SpectrogramBank
-from eqlib.train import TrainConfig, compute_loss, lr_at, pick_device, response_error_db, train
+from eqlib.metrics import response_error_db
+from eqlib.eq import DEFAULT_EQ
+from eqlib.train import TrainConfig, compute_loss, lr_at, pick_device, response_loss_db, train
 
 TINY = dict(steps=4, batch_size=8, num_excerpts=12, val_pairs=16, eval_every=2, warmup_steps=2, data="synth",
             threads=1)
@@ -35,12 +37,21 @@ def test_a_few_steps_reduce_the_loss_on_a_fixed_batch():
     assert loss.item() < 0.8 * first.item()
 
 
-def test_response_error_is_zero_for_equal_params_and_level_invariant():
+def test_response_loss_is_zero_for_equal_params_and_level_invariant():
     p = torch.rand(5, 12)
-    assert response_error_db(p, p).abs().max() < 1e-5
+    assert response_loss_db(p, p).abs().max() < 1e-5
     q = p.clone()
     q[:, 0], q[:, 9] = 0.5 + 0.2, 0.5 + 0.2  # +6 dB on both shelves at once is not a pure level change
-    assert (response_error_db(p, q) > 0).all()
+    assert (response_loss_db(p, q) > 0).all()
+
+
+def test_response_loss_is_the_metric_on_a_coarser_grid():
+    """The loss term and the evaluation metric share one definition; only the grid differs (64 vs 512 points)."""
+    gen = torch.Generator().manual_seed(3)
+    p, q = torch.rand(200, 12, generator=gen), torch.rand(200, 12, generator=gen)
+    loss = response_loss_db(p, q).double()
+    metric = response_error_db(DEFAULT_EQ.from_norm(p.double()), DEFAULT_EQ.from_norm(q.double()))
+    assert float((loss - metric).abs().mean()) < 0.05 * float(metric.mean())
 
 
 def test_learning_rate_schedule():
