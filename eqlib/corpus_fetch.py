@@ -11,8 +11,9 @@ which commit, each corpus file came from. This module:
 3. redoes the documented conversion: the excerpt (``source_start`` and ``frames``), the first channel where the
    corpus file is mono and the source is not, sources joined end to end where the manifest joins them, FLAC in
    the corpus file's sample format; the rate is never changed (the corpus files keep their sources' rates);
-4. verifies the converted file's decoded samples against ``samples_sha256`` (exactly), or, for MP3/Vorbis
-   sources whose decoder rounds differently, its fingerprint within the tolerance of :mod:`eqlib.corpus_lock`;
+4. verifies the converted file's decoded samples against ``samples_sha256`` (exactly). An MP3/Vorbis source is
+   decoded by libsndfile, and by ffmpeg when that is not exact; when neither is, its fingerprint must agree
+   within the tolerance of :mod:`eqlib.corpus_lock`;
 5. builds each corpus in ``data/corpora/.<corpus>.partial/`` and renames it to ``data/corpora/<corpus>`` only when
    every file is verified, so :func:`eqlib.corpora.locate_corpora` never sees a half-fetched corpus.
 
@@ -26,6 +27,7 @@ import argparse
 import http.client
 import logging
 import shutil
+import subprocess
 import sys
 import time
 import urllib.error
@@ -190,9 +192,9 @@ class Fetcher:
         keys = [f"{entry.source_repo}/{entry.source_commit}/{p}" for p in entry.source_paths]
         return tuple(self.sums[k] for k in keys) if all(k in self.sums for k in keys) else ()
 
-    def verify(self, entry: LockEntry, path: Path) -> str | None:
+    def verify(self, entry: LockEntry, path: Path, exact_only: bool = False) -> str | None:
         """``None`` when ``path`` is what ``entry`` says (format and samples; a lossy source's fingerprint within
-        tolerance), else the reason it is not (one line)."""
+        tolerance unless ``exact_only``), else the reason it is not (one line)."""
         try:
             info = sf.info(path)
         except (sf.LibsndfileError, RuntimeError) as err:
@@ -203,7 +205,7 @@ class Fetcher:
             return f"format {have} instead of {want}"
         if info.frames == entry.frames and samples_sha256(path) == entry.samples_sha256:
             return None
-        if not entry.lossy or entry.fingerprint_db is None:
+        if exact_only or not entry.lossy or entry.fingerprint_db is None:
             return (f"{info.frames} frames instead of {entry.frames}" if info.frames != entry.frames
                     else "decoded samples differ from samples_sha256")
         actual = fingerprint_db(sf.read(path, always_2d=True)[0], info.samplerate)
@@ -214,35 +216,36 @@ class Fetcher:
         return f"lossy source decoded {mean:.2f} dB (mean) / {worst:.2f} dB (max) away from the fingerprint"
 
     def convert(self, entry: LockEntry, out: Path) -> None:
-        """Decode, join, cut and re-encode ``entry``'s sources into ``out`` (temporary file, renamed when verified)."""
+        """Decode, join, cut and re-encode ``entry``'s sources into ``out`` (temporary file, renamed when verified).
+
+        A lossy source is decoded by libsndfile and, when its samples are not the committed ones, also by ffmpeg
+        (where installed): the corpus was decoded by one of the two. Failing both exactly, the first decode whose
+        fingerprint agrees is kept."""
         parts = [self.source(entry, k) for k in range(len(entry.source_paths))]
-        audio = np.concatenate([decode_source(p, entry) for p in parts], axis=0)
-        if audio.shape[1] != entry.channels:
-            if entry.channels != 1:
-                raise FetchError(f"{parts[0]}: {audio.shape[1]} channels; the corpus file has {entry.channels}")
-            audio = audio[:, :1]  # "first channel only" (real-speech README)
-        excerpt = audio[entry.source_start: entry.source_start + entry.frames]
-        shortfall = entry.frames - len(excerpt)
-        if shortfall > (LOSSY_SHORTFALL_S * entry.sample_rate if entry.lossy else 0):
-            raise FetchError(f"{parts[0]}: ends {shortfall} frames before the excerpt "
-                             f"({entry.source_start}+{entry.frames} frames) does")
+        decodes = [[decode_source(p, entry) for p in parts]]
         if entry.lossy:
-            excerpt = np.clip(excerpt, -1.0, 1.0)  # decoded MP3 overshoot is clipped (music README)
+            decodes.append([decode_with_ffmpeg(p, d.shape[1], entry.sample_rate) for p, d in zip(parts, decodes[0])])
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
-        sf.write(tmp, excerpt, entry.sample_rate, subtype=entry.subtype, format="FLAC")
-        reason = self.verify(entry, tmp)
-        if reason is not None:
-            tmp.unlink()
-            origin = f"{entry.corpus}/{entry.path} from {entry.source_repo}@{entry.source_commit[:7]}:{entry.source_paths[0]}"
-            if entry.source_sha256:  # the source is the committed one: the conversion is what differs
-                raise FetchError(f"{origin}: {reason}, although its source matches the committed SHA-256")
-            for p in parts:
-                p.unlink()
-            raise FetchError(f"checksum mismatch: {origin}: {reason}; the source is not the file the corpus was made "
-                             f"from (removed it, `{FETCH_COMMAND}` downloads it again)")
-        tmp.replace(out)
-        self.record_sources(entry)
+        reason = None
+        for exact_only in ((True, False) if entry.lossy else (False,)):
+            for decoded in decodes:
+                if any(d is None for d in decoded):  # ffmpeg missing or failed: libsndfile's decode alone
+                    continue
+                write_excerpt(entry, decoded, tmp, parts[0])
+                reason = self.verify(entry, tmp, exact_only)
+                if reason is None:
+                    tmp.replace(out)
+                    self.record_sources(entry)
+                    return
+        tmp.unlink()
+        origin = f"{entry.corpus}/{entry.path} from {entry.source_repo}@{entry.source_commit[:7]}:{entry.source_paths[0]}"
+        if entry.source_sha256:  # the source is the committed one: the conversion is what differs
+            raise FetchError(f"{origin}: {reason}, although its source matches the committed SHA-256")
+        for p in parts:
+            p.unlink()
+        raise FetchError(f"checksum mismatch: {origin}: {reason}; the source is not the file the corpus was made "
+                         f"from (removed it, `{FETCH_COMMAND}` downloads it again)")
 
     def fetch_corpus(self, corpus: str) -> str:
         """Fetch, convert and verify every file of ``corpus`` into ``<dest>/<corpus>``; return a one-line summary."""
@@ -291,6 +294,35 @@ def decode_source(path: Path, entry: LockEntry) -> np.ndarray:
         raise FetchError(f"{path}: {rate} Hz, but {entry.corpus}/{entry.path} is {entry.sample_rate} Hz "
                          "(the corpora keep their sources' rates)")
     return audio
+
+
+def decode_with_ffmpeg(path: Path, channels: int, sample_rate: int) -> np.ndarray | None:
+    """A lossy source decoded by ffmpeg, float64 ``(frames, channels)`` at ``sample_rate`` Hz (the rate libsndfile
+    read), or ``None`` where ffmpeg is not installed or cannot decode it."""
+    if shutil.which("ffmpeg") is None:
+        return None
+    proc = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "f64le", "-ac", str(channels),
+                           "-ar", str(sample_rate), "-"], capture_output=True)
+    return np.frombuffer(proc.stdout, "<f8").reshape(-1, channels) if proc.returncode == 0 else None
+
+
+def write_excerpt(entry: LockEntry, decoded: Sequence[np.ndarray], path: Path, source: Path) -> None:
+    """Join the decoded sources ``(frames, channels)`` each, take ``entry``'s channels and excerpt, write FLAC.
+
+    Raises :class:`FetchError` when the source has too few channels or ends before the excerpt."""
+    audio = np.concatenate(decoded, axis=0)
+    if audio.shape[1] != entry.channels:
+        if entry.channels != 1:
+            raise FetchError(f"{source}: {audio.shape[1]} channels; the corpus file has {entry.channels}")
+        audio = audio[:, :1]  # "first channel only" (real-speech README)
+    excerpt = audio[entry.source_start: entry.source_start + entry.frames]
+    shortfall = entry.frames - len(excerpt)
+    if shortfall > (LOSSY_SHORTFALL_S * entry.sample_rate if entry.lossy else 0):
+        raise FetchError(f"{source}: ends {shortfall} frames before the excerpt "
+                         f"({entry.source_start}+{entry.frames} frames) does")
+    if entry.lossy:
+        excerpt = np.clip(excerpt, -1.0, 1.0)  # decoded MP3 overshoot is clipped (music README)
+    sf.write(path, excerpt, entry.sample_rate, subtype=entry.subtype, format="FLAC")
 
 
 def _same_file(a: Path, b: Path) -> bool:

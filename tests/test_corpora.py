@@ -7,6 +7,7 @@ import csv
 import http.server
 import re
 import shutil
+import subprocess
 import threading
 import urllib.parse
 from dataclasses import replace
@@ -21,6 +22,7 @@ from eqlib.corpora import CORPORA, CorporaMissingError, locate_corpora, missing_
 from eqlib.corpus_fetch import FetchError, Fetcher, main as fetch_main, read_source_sums, source_url
 from eqlib.corpus_lock import (LockEntry, fingerprint_db, fingerprints_agree, lock_dir, measure_entry, read_lock,
                                read_tsv, samples_sha256, write_lock)
+from eqlib.examples import example_path, list_examples
 from eqlib.runtime import shared_corpora_dir
 
 RATE = 16000
@@ -62,7 +64,8 @@ def mirror_and_locks(tmp_path_factory) -> tuple[Path, Path]:
     sf.write(music / "parts" / "01 a.flac", _noise(0.5, 2, 4), RATE, subtype="PCM_16")
     sf.write(music / "parts" / "02 b.flac", _noise(0.5, 2, 5), RATE, subtype="PCM_16")
     t = np.arange(int(2.5 * RATE)) / RATE
-    tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 1.3 * t)) / 2
+    notes_hz = np.array([110.0, 3520.0, 440.0, 1760.0, 220.0])[(t // 0.5).astype(int)]  # one note each 0.5 s
+    tone = 0.3 * np.sin(2 * np.pi * notes_hz * t)
     sf.write(music / "loop.ogg", np.stack([tone, 0.5 * tone], axis=1), RATE, format="OGG", subtype="VORBIS")
 
     # the corpus files, cut here with plain numpy from the sources as soundfile reads them
@@ -285,17 +288,41 @@ def test_lossy_source_is_verified_by_its_fingerprint(server, tmp_path) -> None:
         _fetcher(tmp_path / "b", url, changed).fetch_corpus("music")
 
 
-def test_fingerprint_tolerates_decoder_delay_not_another_excerpt() -> None:
-    rng = np.random.default_rng(0)
-    rate = 44100
-    t = np.arange(12 * rate) / rate
-    notes = np.sin(2 * np.pi * 220 * (1 + (t // 0.7) % 5 / 4) * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.4 * t))
-    music = notes + 0.05 * rng.standard_normal(t.size)
-    reference = fingerprint_db(music[rate: 11 * rate], rate)
-    delayed = fingerprint_db(music[rate + 1105: 11 * rate + 1105] + 1e-5 * rng.standard_normal(10 * rate), rate)
-    later = fingerprint_db(music[rate + rate // 2: 11 * rate + rate // 2], rate)
-    assert fingerprints_agree(reference, delayed)
-    assert not fingerprints_agree(reference, later)
+def test_lossy_source_decoded_by_ffmpeg_is_reproduced_exactly(server, tmp_path, ffmpeg) -> None:
+    # a corpus whose Vorbis excerpt was decoded by ffmpeg (its samples differ from libsndfile's decode here)
+    httpd, url, locks = server
+    ogg = httpd.root / MUSIC_REPO / MUSIC_COMMIT / "loop.ogg"
+    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(ogg), "-f", "f64le", "-"],
+                         capture_output=True, check=True).stdout
+    by_ffmpeg = np.clip(np.frombuffer(raw, "<f8").reshape(-1, 2)[:32000], -1, 1)
+    sf.write(tmp_path / "expected.flac", by_ffmpeg, RATE, subtype="PCM_16")
+    changed = tmp_path / "locks"
+    shutil.copytree(locks, changed)
+    entries = [replace(e, samples_sha256=samples_sha256(tmp_path / "expected.flac")) if e.lossy else e
+               for e in read_lock("music", changed)]
+    assert entries[-1].samples_sha256 != read_lock("music", locks)[-1].samples_sha256  # libsndfile's differs
+    write_lock(entries, changed / "music" / "CHECKSUMS.tsv")
+    fetcher = _fetcher(tmp_path, url, changed)
+    fetcher.fetch_corpus("music")
+    assert fetcher.lossy_matches == []  # exact, not by fingerprint
+    np.testing.assert_array_equal(_samples(tmp_path / "corpora/music/loop/ex1_0.0s-2.0s.flac"),
+                                  _samples(tmp_path / "expected.flac"))
+
+
+@pytest.mark.parametrize("codec", ["libmp3lame", "libvorbis"])
+def test_fingerprint_tolerates_another_decoder_and_its_delay_not_another_excerpt(codec, ffmpeg, tmp_path) -> None:
+    # each shipped music example through a real lossy codec, decoded by libsndfile and by ffmpeg
+    for name in list_examples("music"):
+        encoded = tmp_path / f"{name}.{'mp3' if codec == 'libmp3lame' else 'ogg'}"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(example_path(name)), "-c:a", codec, "-b:a",
+                        "128k", str(encoded)], check=True)
+        ours, rate = sf.read(encoded, always_2d=True)
+        theirs = np.frombuffer(subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(encoded), "-f", "f64le",
+                                               "-"], capture_output=True, check=True).stdout, "<f8")
+        reference = fingerprint_db(ours, rate)
+        assert fingerprints_agree(reference, fingerprint_db(theirs, rate)), name
+        assert fingerprints_agree(reference, fingerprint_db(ours[1105:], rate)), name  # an MP3 encoder delay
+        assert not fingerprints_agree(reference, fingerprint_db(ours[rate // 2:], rate)), name
 
 
 def test_cli_reports_one_line_and_fails(server, tmp_path, capsys) -> None:
