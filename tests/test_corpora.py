@@ -110,7 +110,7 @@ def mirror_and_locks(tmp_path_factory) -> tuple[Path, Path]:
 
 
 class MirrorHandler(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.root`` with ``Range: bytes=N-`` support; paths in ``server.cut_once`` are cut off halfway
+    """Serves ``server.root`` with ``Range: bytes=N-`` support (unless ``server.ignore_range``); paths in ``server.cut_once`` are cut off halfway
     (full Content-Length announced) on their first request; every request is logged in ``server.requests``."""
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -121,7 +121,7 @@ class MirrorHandler(http.server.BaseHTTPRequestHandler):
             self.send_error(404, "Not Found")
             return
         body = path.read_bytes()
-        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+        match = None if self.server.ignore_range else re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
         start = int(match.group(1)) if match else 0
         self.send_response(206 if match else 200)
         if match:
@@ -147,7 +147,7 @@ def server(mirror_and_locks, tmp_path):
     root = tmp_path / "served"
     shutil.copytree(mirror, root)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MirrorHandler)
-    httpd.root, httpd.cut_once, httpd.requests = root, set(), []
+    httpd.root, httpd.cut_once, httpd.requests, httpd.ignore_range = root, set(), [], False
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -213,6 +213,15 @@ def test_interrupted_download_resumes_with_a_range_request(server, tmp_path) -> 
     _fetcher(tmp_path, url, locks).fetch_corpus("music")
     asked = [r for p, r in httpd.requests if p == rel]
     assert asked == [None, f"bytes={size // 2}-"]
+    assert (tmp_path / "sources" / rel).read_bytes() == (httpd.root / rel).read_bytes()
+
+
+def test_a_server_without_ranges_sends_the_whole_file_again(server, tmp_path) -> None:
+    httpd, url, locks = server
+    rel = f"{MUSIC_REPO}/{MUSIC_COMMIT}/x.wav"
+    httpd.cut_once.add(rel)
+    httpd.ignore_range = True
+    _fetcher(tmp_path, url, locks).fetch_corpus("music")
     assert (tmp_path / "sources" / rel).read_bytes() == (httpd.root / rel).read_bytes()
 
 
