@@ -1,9 +1,10 @@
-"""Shared fixtures: per-test seeding, a speech-like test signal, and a real-ffmpeg runner."""
+"""Shared fixtures: per-test seeding, a speech-like test signal, a real-ffmpeg runner, an untrained checkpoint."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -76,3 +77,17 @@ def ffmpeg() -> Callable[..., np.ndarray]:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg not installed (apt-get install -y ffmpeg); ffmpeg cross-checks skipped")
     return _run_ffmpeg
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    """A seeded, untrained proposed_db checkpoint: enough to test plumbing that does not depend on training."""
+    import torch
+
+    from eqlib.checkpoint import save_checkpoint
+    from eqlib.models import build_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, build_model("proposed_db"))
+    return path

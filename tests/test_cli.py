@@ -1,5 +1,6 @@
-"""The command line: exit codes and messages for bad input, exact filtering against scipy,
-JSON round trips, exports checked with real ffmpeg and pedalboard, loudness against pyloudnorm."""
+"""The command line: exit codes and messages for bad input, exact filtering against scipy, JSON and preset
+round trips, exports checked with real ffmpeg and pedalboard, loudness against pyloudnorm, batch matching,
+and a start that imports neither torch nor scipy.signal for --help and info."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ import pyloudnorm
 import pytest
 import scipy.signal
 import soundfile as sf
-import torch
 
-from eqlib import cli
+from eqlib import cli, streaming
 from eqlib.audio import resample, write_audio_atomic
 from eqlib.eq import EQSettings
+from eqlib.presets import parse_parametric_eq
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, spectral_match
 from eqlib.spectrum import log_grid_hz
 
@@ -197,7 +198,7 @@ def test_exit_codes_distinct_and_documented(capsys):
 
 # --- filtering: the file's own rate, every channel, exact --------------------------------------------
 def test_apply_equals_scipy_sosfilt_on_whole_file(pair, capsys, tmp_path, settings_json, monkeypatch):
-    monkeypatch.setattr(cli, "BLOCK_FRAMES", 10007)  # many blocks: the filter state must carry over
+    monkeypatch.setattr(streaming, "BLOCK_FRAMES", 10007)  # many blocks: the filter state must carry over
     out = tmp_path / "out.wav"
     code, stdout, _ = run_cli(capsys, "apply", settings_json, pair[0], "-o", out)
     assert code == 0 and "High shelf" in stdout
@@ -249,9 +250,9 @@ def test_clipping_is_reported_and_normalize_fixes_it(tmp_path, capsys, speech_li
 
 
 def test_output_subtype_follows_input_where_possible():
-    assert cli.output_subtype("WAV", "PCM_16") == "PCM_16"
-    assert cli.output_subtype("FLAC", "FLOAT") == "PCM_24"
-    assert cli.output_subtype("WAV", "VORBIS") == "FLOAT"  # an Ogg Vorbis input
+    assert streaming.output_subtype("WAV", "PCM_16") == "PCM_16"
+    assert streaming.output_subtype("FLAC", "FLOAT") == "PCM_24"
+    assert streaming.output_subtype("WAV", "VORBIS") == "FLOAT"  # an Ogg Vorbis input
 
 
 def test_write_audio_atomic_round_trips_and_fails_cleanly(tmp_path):
@@ -270,9 +271,9 @@ def test_write_audio_atomic_round_trips_and_fails_cleanly(tmp_path):
 
 # --- analysis streams: equal to the in-memory library functions -------------------------------------
 def test_streamed_resampling_equals_whole_file_resampling(pair, monkeypatch):
-    monkeypatch.setattr(cli, "BLOCK_FRAMES", 12345)
+    monkeypatch.setattr(streaming, "BLOCK_FRAMES", 12345)
     chunks: list[np.ndarray] = []
-    cli.analyse(cli.open_source(pair[0]), 44100, [chunks.append], "input")
+    streaming.mono_stream(streaming.open_source(pair[0]), 44100, [chunks.append], "input")
     x, rate = sf.read(str(pair[0]), always_2d=True)
     expected = resample(x.mean(axis=1), rate, 44100)
     np.testing.assert_allclose(np.concatenate(chunks), expected, atol=1e-9)
@@ -332,22 +333,10 @@ def test_pedalboard_code_matches_our_output(pair, tmp_path, capsys, settings_jso
 
 
 # --- oneshot and hybrid: the model, streamed ------------------------------------------------------
-@pytest.fixture
-def weights(tmp_path: Path) -> Path:
-    """A seeded, untrained proposed_db checkpoint (the CLI's plumbing does not depend on training)."""
-    from eqlib.checkpoint import save_checkpoint
-    from eqlib.models import build_model
-
-    torch.manual_seed(0)
-    path = tmp_path / "tiny.pt"
-    save_checkpoint(path, build_model("proposed_db"))
-    return path
-
-
 def test_oneshot_equals_predictor_on_whole_arrays(pair, weights, tmp_path, capsys, monkeypatch):
     from eqlib import inference
 
-    monkeypatch.setattr(cli, "BLOCK_FRAMES", 20011)  # file blocks do not line up with the model's blocks
+    monkeypatch.setattr(streaming, "BLOCK_FRAMES", 20011)  # file blocks do not line up with the model's blocks
     monkeypatch.setattr(inference, "BLOCK_S", 1.0)  # several model blocks in a 3-s file
     js = tmp_path / "one.json"
     code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", tmp_path / "o.wav", "--weights", weights,
@@ -379,7 +368,7 @@ def test_hybrid_equals_library_fit_from_prediction(pair, weights, tmp_path, caps
 
 # --- info -----------------------------------------------------------------------------------------
 def test_info_against_soundfile_and_pyloudnorm(pair, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "BLOCK_FRAMES", 9973)
+    monkeypatch.setattr(streaming, "BLOCK_FRAMES", 9973)
     code, stdout, _ = run_cli(capsys, "info", pair[0])
     assert code == 0
     x, rate = sf.read(str(pair[0]))
@@ -388,9 +377,7 @@ def test_info_against_soundfile_and_pyloudnorm(pair, capsys, monkeypatch):
     assert fields["duration"].strip() == f"{len(x) / rate:.3f} s" and fields["subtype"].strip() == "FLOAT (WAV)"
     assert fields["sample peak"].strip() == f"{20 * np.log10(np.abs(x).max()):.1f} dBFS"
     expected = pyloudnorm.Meter(rate).integrated_loudness(x)
-    measured, _ = cli.stream_loudness(cli.open_source(pair[0], check=False))
-    assert measured == pytest.approx(expected, abs=0.01)
-    assert fields["loudness"].strip() == f"{measured:.1f} LUFS"
+    assert fields["loudness"].strip() == f"{expected:.1f} LUFS"
 
 
 def test_info_reports_errors_too(tmp_path, capsys, speech_like):
@@ -412,3 +399,88 @@ def test_console_script(pair, tmp_path, settings_json):
                          env=env)
     assert bad.returncode == cli.EXIT_CODES["missing"][0]
     assert bad.stderr.startswith("eqlib: error: ") and bad.stderr.count("\n") == 1
+
+
+# --- presets: --print eqapo, --preset, apply reads them ---------------------------------------------
+def test_preset_printed_written_and_applied_with_its_preamp(pair, tmp_path, capsys):
+    out, preset, js = tmp_path / "m.wav", tmp_path / "ParametricEQ.txt", tmp_path / "m.json"
+    code, stdout, stderr = run_cli(capsys, "match", pair[0], pair[1], "-o", out, "--mode", "spectral",
+                                   "--print", "eqapo", "--preset", preset, "--json", js)
+    assert code == 0, stderr
+    assert stdout == preset.read_text() and stdout.startswith("Preamp: -") and "Low shelf" in stderr
+    from_preset, preamp = parse_parametric_eq(stdout)
+    np.testing.assert_allclose(from_preset.params, EQSettings.load(js).params, atol=0.05)
+    again = tmp_path / "again.wav"
+    code, stdout, _ = run_cli(capsys, "apply", preset, pair[0], "-o", again)
+    assert code == 0 and f"preamp {preamp:+.1f} dB applied" in stdout
+    x, rate = sf.read(str(pair[0]), always_2d=True)
+    expected = 10 ** (preamp / 20) * scipy.signal.sosfilt(from_preset.sos(rate), x, axis=0)
+    np.testing.assert_allclose(sf.read(str(again), always_2d=True)[0], expected.astype(np.float32), atol=0)
+
+
+def test_apply_rejects_a_preset_that_is_not_the_four_band_eq(pair, tmp_path, capsys):
+    bad = tmp_path / "eq.txt"
+    bad.write_text("Preamp: -2 dB\nFilter 1: ON PK Fc 1000 Hz Gain 2 dB Q 1\n")
+    err = _expect(capsys, "settings", "apply", bad, pair[0], "-o", tmp_path / "o.wav")
+    assert "1 LSC, 2 PK, 1 HSC" in err and not (tmp_path / "o.wav").exists()
+
+
+# --- batch: one reference, many inputs ---------------------------------------------------------------
+def test_batch_reports_each_file_continues_past_a_failure_and_writes_nothing_half(pair, tmp_path, capsys,
+                                                                                 speech_like):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    good = [write(inputs / f"ep{k}.wav", speech_like(2.0, 44100, seed=20 + k), 44100, "PCM_16") for k in (1, 2)]
+    bad = write(inputs / "ep3.flac", np.zeros(44100), 44100, "PCM_16")  # silent
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, stdout, stderr = run_cli(capsys, "match", good[0], bad, good[1], "--reference", pair[1], "--out-dir",
+                                   out_dir, "--mode", "spectral")
+    assert code == cli.EXIT_CODES["batch"][0]
+    assert stderr.endswith("eqlib: error: 1 of 3 inputs failed (listed above)\n") and "Traceback" not in stderr
+    lines = stdout.splitlines()
+    assert [line.split()[0] for line in lines[:3]] == ["ok", "FAIL", "ok"] and str(bad) in lines[1]
+    assert f"[exit {cli.EXIT_CODES['silent'][0]}: silent]" in lines[1]
+    assert lines[3].startswith("2 of 3 inputs matched")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["ep1.json", "ep1.wav", "ep2.json", "ep2.wav"]
+    for path in good:  # each output is what a one-pair match gives
+        single = tmp_path / f"single-{path.stem}.json"
+        assert run_cli(capsys, "match", path, pair[1], "-o", tmp_path / f"single-{path.name}", "--mode", "spectral",
+                       "--json", single)[0] == 0
+        assert (out_dir / f"{path.stem}.json").read_text() == single.read_text()
+        assert (out_dir / path.name).read_bytes() == (tmp_path / f"single-{path.name}").read_bytes()
+
+
+def test_batch_refuses_existing_outputs_per_file(pair, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "in.json").write_text("keep")
+    code, stdout, _ = run_cli(capsys, "match", pair[0], "--reference", pair[1], "--out-dir", out_dir,
+                              "--mode", "spectral")
+    assert code == cli.EXIT_CODES["batch"][0] and "--force" in stdout
+    assert (out_dir / "in.json").read_text() == "keep" and not (out_dir / "in.wav").exists()
+
+
+@pytest.mark.parametrize("argv, kind", [
+    (["match", "a.wav", "b.wav", "c.wav", "-o", "o.wav"], "usage"),  # three positionals without --reference
+    (["match", "a.wav", "--reference", "r.wav"], "usage"),  # batch without --out-dir
+    (["match", "a.wav", "--reference", "r.wav", "--out-dir", ".", "--json", "x.json"], "usage"),
+    (["match", "a.wav", "b.wav", "--out-dir", "."], "usage"),  # --out-dir without --reference
+    (["match", "x/a.wav", "y/a.wav", "--reference", "r.wav", "--out-dir", "."], "usage"),  # same output twice
+    (["match", "a.wav", "--reference", "r.wav", "--out-dir", "no/such/dir"], "output"),
+])
+def test_batch_usage_errors(argv, kind, capsys):
+    _expect(capsys, kind, *argv)
+
+
+# --- a fast start ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv", [["--help"], ["info", "{wav}"], ["match", "--help"]])
+def test_help_and_info_import_neither_torch_nor_scipy_signal(argv, pair):
+    code = ("import sys, runpy; sys.argv = ['eqlib'] + sys.argv[1:]\n"
+            "try:\n    runpy.run_module('eqlib', run_name='__main__')\n"
+            "except SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "heavy = [m for m in ('torch', 'scipy.signal', 'numba', 'librosa') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    argv = [a.format(wav=pair[0]) for a in argv]
+    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "HEAVY []"
