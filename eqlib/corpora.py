@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from eqlib.runtime import repo_root
@@ -72,11 +73,17 @@ def locate_corpora() -> CorporaLocation | None:
     if explicit:
         if Path(explicit).is_dir():
             return CorporaLocation(Path(explicit), f"${CORPORA_ENV}")
-        log.warning("$%s=%s is not a folder; looking in data/corpora and ../shared/corpora", CORPORA_ENV, explicit)
+        _warn_not_a_folder(explicit)
     for path, origin in ((fetched_dir(), FETCH_COMMAND), (shared_dir(), "shared")):
         if path.is_dir() and not missing_corpora(path):
             return CorporaLocation(path, origin)
     return None
+
+
+@lru_cache(maxsize=None)
+def _warn_not_a_folder(value: str) -> None:
+    """Say once per value that ``$EQLIB_CORPORA`` names no folder (the search goes on without it)."""
+    log.warning("$%s=%s is not a folder; looking in data/corpora and ../shared/corpora", CORPORA_ENV, value)
 
 
 def missing_reason() -> str:
