@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from eqlib.audio import atomic_path
-from eqlib.models import EQNet, ModelConfig
+from eqlib.models import ModelConfig, PairModel, build_model
 
 CHECKPOINT_FORMAT = "eqlib.checkpoint/1"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
@@ -18,7 +18,7 @@ class CheckpointError(ValueError):
     """A weights file that is missing, unreadable, foreign or malformed."""
 
 
-def save_checkpoint(path: str | Path, model: EQNet, **extra: Any) -> None:
+def save_checkpoint(path: str | Path, model: PairModel, **extra: Any) -> None:
     """Write ``{"format", "model_config", "state_dict", **extra}`` atomically (temp file + rename).
 
     ``extra`` values must be plain Python/tensors (dicts, lists, numbers, strings) so the file
@@ -48,11 +48,11 @@ def read_checkpoint(path: str | Path) -> dict:
     return payload
 
 
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[EQNet, dict]:
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[PairModel, dict]:
     """A model in eval mode from a checkpoint file, and the checkpoint dict."""
     payload = read_checkpoint(path)
     try:
-        model = EQNet(ModelConfig.from_dict(payload["model_config"]))
+        model = build_model(ModelConfig.from_dict(payload["model_config"]))
         model.load_state_dict(payload["state_dict"])
     except (TypeError, KeyError, RuntimeError, ValueError) as err:
         raise CheckpointError(f"{path}: weights do not match the model config ({str(err).splitlines()[0]})") from err

@@ -1,9 +1,12 @@
-"""Input representation: STFT power spectrogram on the device, then a mel filterbank (linear or dB).
+"""Input representation: STFT power spectrogram on the device, then a mel filterbank (linear or dB),
+or fractional-octave band powers.
 
-Shapes: audio ``(batch, time)`` → power ``(batch, bins, frames)`` → mel ``(batch, mels, frames)``.
+Shapes: audio ``(batch, time)`` → power ``(batch, bins, frames)`` → bank rows ``(batch, rows, frames)``
+(the STFT bins themselves for the paper's models; ``bands_per_octave`` bands for the statistics model,
+:class:`BandPooling`) → mel ``(batch, mels, frames)`` for the paper's models.
 Because an EQ is linear and time-invariant, an equalised power spectrogram is approximately
 ``power * |H(f)|²`` (see ``eqlib.pairs`` and its test); training exploits this and never
-filters waveforms.
+filters waveforms. The training bank holds the rows, and the EQ is applied at ``bank_freqs_hz``.
 """
 
 from __future__ import annotations
@@ -65,10 +68,33 @@ class FeatureConfig:
     fmin_hz: float = 20.0
     fmax_hz: float = 20000.0
     db: bool = True
+    bands_per_octave: int = 0  # 0: the bank holds STFT bins; n > 0: 1/n-octave bands from fmin_hz to fmax_hz
 
     @property
     def num_bins(self) -> int:
         return self.n_fft // 2 + 1
+
+    def band_centres_hz(self) -> np.ndarray:
+        """Centres ``fmin_hz · 2^(k/n)`` (Hz) of the 1/n-octave bands whose upper edge is at most ``fmax_hz``."""
+        n = self.bands_per_octave
+        if n <= 0:
+            raise ValueError("band_centres_hz needs bands_per_octave > 0")
+        count = int(np.floor(n * np.log2(self.fmax_hz / self.fmin_hz) - 0.5)) + 1
+        return self.fmin_hz * 2.0 ** (np.arange(count) / n)
+
+    @property
+    def num_bank_rows(self) -> int:
+        """Rows per frame of the training bank: STFT bins, or bands."""
+        return self.num_bins if self.bands_per_octave <= 0 else len(self.band_centres_hz())
+
+    def bank_freqs_hz(self) -> np.ndarray:
+        """Where the EQ is evaluated for each bank row (Hz): bin centres (DC at 1 Hz, where a shelf's gain is
+        its DC gain) or band centres."""
+        if self.bands_per_octave > 0:
+            return self.band_centres_hz()
+        freqs = self.bin_freqs_hz()
+        freqs[0] = 1.0
+        return freqs
 
     def bin_freqs_hz(self) -> np.ndarray:
         """Centre frequency in Hz of every STFT bin: ``(bins,)``."""
@@ -93,6 +119,39 @@ class PowerSpectrogram(nn.Module):
         spec = torch.stft(audio.float(), self.config.n_fft, self.config.hop_length, window=self.window,
                           center=True, pad_mode="constant", return_complex=True)
         return spec.real.square() + spec.imag.square()
+
+
+def band_pooling_matrix(config: FeatureConfig) -> np.ndarray:
+    """``(bands, bins)`` weights turning STFT bin powers into each 1/n-octave band's mean power density.
+
+    Each bin's power is spread evenly over its span (between the midpoints to its neighbours) and each
+    band integrates that piecewise-constant density exactly, then divides by its width: a flat spectrum
+    gives every band the bin level, and bands narrower than a bin take the level of the bins they overlap.
+    """
+    centres = config.band_centres_hz()
+    half = 2 ** (1 / (2 * config.bands_per_octave))
+    low, high = centres / half, centres * half
+    bins = config.bin_freqs_hz()
+    step = bins[1] - bins[0]
+    bin_low, bin_high = bins - step / 2, bins + step / 2
+    overlap = np.clip(np.minimum(high[:, None], bin_high[None]) - np.maximum(low[:, None], bin_low[None]), 0, None)
+    return overlap / (high - low)[:, None]
+
+
+class BandPooling(nn.Module):
+    """STFT power ``(batch, bins, frames)`` → the bank's rows ``(batch, rows, frames)``: the bins themselves
+    (``bands_per_octave == 0``) or 1/n-octave band powers (:func:`band_pooling_matrix`)."""
+
+    def __init__(self, config: FeatureConfig) -> None:
+        super().__init__()
+        self.config = config
+        weights = band_pooling_matrix(config) if config.bands_per_octave > 0 else np.zeros((0, 0))
+        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32), persistent=False)
+
+    def forward(self, power: torch.Tensor) -> torch.Tensor:
+        if self.config.bands_per_octave <= 0:
+            return power
+        return torch.matmul(self.weights, power.float())
 
 
 class MelFrontend(nn.Module):

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from eqlib.models import EQNet
+from eqlib.models import PairModel
 
 LATENT_KINDS = ("input", "reference", "fed")
 
@@ -28,7 +28,7 @@ class AudioPair(Protocol):
 
 
 @torch.no_grad()
-def collect_latents(model: EQNet, pairs: Sequence[AudioPair], batch_size: int = 16,
+def collect_latents(model: PairModel, pairs: Sequence[AudioPair], batch_size: int = 16,
                     progress: bool = True) -> dict[str, np.ndarray]:
     """Extracted and fed latents of every pair, in batches, without gradients.
 

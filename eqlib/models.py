@@ -1,23 +1,28 @@
-"""The paper's three models: a shared latent extractor, a comparison, and a predictor of 12 EQ knobs.
+"""The paper's three models and eqlib's own: a shared latent extractor, a comparison, and a predictor of 12 EQ knobs.
 
 - ``baseline_linear``: linear mel magnitudes, latents compared by element-wise subtraction;
 - ``baseline_db``: dB-valued mel, subtraction;
-- ``proposed_db``: dB-valued mel, a learned comparison of the two latents.
+- ``proposed_db``: dB-valued mel, a learned comparison of the two latents;
+- ``ltsnet`` (beyond the paper): long-term statistics of 1/12-octave band levels (the level-free
+  long-term spectrum and the mean and spread of the log power in each band), one shared encoder for
+  both recordings, and a head that sees both encodings, their difference and the raw long-term
+  spectral difference (:class:`LTSNet`).
 
-The extractor keeps frequency resolution and averages over time, so any length of audio gives
-a latent of ``channels * latent_bins`` elements (2,560 by default, as in the paper). Because
-that average is the last step, latents of long files can be accumulated window by window.
+Every extractor ends with an average over time of per-frame features, so any length of audio gives a
+latent of fixed size (2,560 elements for the paper's models, as in the paper) and latents of long files
+can be accumulated block by block (:meth:`PairModel.frame_features`).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
 from eqlib.eq import DEFAULT_EQ
-from eqlib.features import FeatureConfig, MelFrontend, PowerSpectrogram
+from eqlib.features import DB_FLOOR, DB_SCALE, BandPooling, FeatureConfig, MelFrontend, PowerSpectrogram
 
 
 @dataclass(frozen=True)
@@ -32,9 +37,13 @@ class ModelConfig:
     compare_dim: int = 512
     hidden_dim: int = 256
     num_params: int = DEFAULT_EQ.num_params
+    architecture: str = "conv"  # "conv": the paper's extractor on mel; "lts": LTSNet on band statistics
+    dropout: float = 0.0
 
     @property
     def latent_dim(self) -> int:
+        if self.architecture == "lts":
+            return LTSNet.STATISTICS * self.features.num_bank_rows
         return self.conv_channels[-1] * self.latent_bins
 
     def to_dict(self) -> dict:
@@ -54,7 +63,10 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
     "baseline_linear": ModelConfig("baseline_linear", FeatureConfig(db=False), "subtract"),
     "baseline_db": ModelConfig("baseline_db", FeatureConfig(db=True), "subtract"),
     "proposed_db": ModelConfig("proposed_db", FeatureConfig(db=True), "learned"),
+    "ltsnet": ModelConfig("ltsnet", FeatureConfig(db=True, bands_per_octave=12), "learned", architecture="lts",
+                          dropout=0.3),
 }
+PAPER_MODELS = ("baseline_linear", "baseline_db", "proposed_db")
 MODEL_NAMES = tuple(MODEL_CONFIGS)
 
 
@@ -142,42 +154,139 @@ class ModelOutput:
     latent_fed: torch.Tensor
 
 
-class EQNet(nn.Module):
-    """Input + reference → 12 normalised EQ parameters, through a shared extractor and a comparison."""
+class PairModel(nn.Module, ABC):
+    """Input + reference → 12 normalised EQ parameters: per-frame features averaged over time into a latent
+    (the same extractor for both recordings), then a comparison and a predictor (:meth:`head`).
+
+    Subclasses define :meth:`frame_features` and :meth:`head`. ``bank`` turns STFT power into the rows the
+    training bank holds (``eqlib.pairs``), so training (bank rows in) and inference (audio in) share one path.
+    """
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
         self.spectrogram = PowerSpectrogram(config.features)
+        self.bank = BandPooling(config.features)
+
+    @abstractmethod
+    def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
+        """Bank rows ``(batch, rows, frames)`` → per-frame latent features ``(batch, latent_dim, frames)``."""
+
+    def latent(self, rows: torch.Tensor) -> torch.Tensor:
+        """Bank rows ``(batch, rows, frames)`` → extracted latent ``(batch, latent_dim)`` (time average)."""
+        return self.frame_features(rows).mean(dim=-1)
+
+    @abstractmethod
+    def head(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> ModelOutput:
+        """Compare two extracted latents and predict ``params_norm``."""
+
+    def forward(self, power_in: torch.Tensor, power_ref: torch.Tensor) -> ModelOutput:
+        """Bank rows ``(batch, rows, frames)`` of input and reference → :class:`ModelOutput`."""
+        both = self.latent(torch.cat([power_in, power_ref], dim=0))
+        latent_in, latent_ref = both.split(power_in.shape[0], dim=0)
+        return self.head(latent_in, latent_ref)
+
+    def audio_rows(self, audio: torch.Tensor) -> torch.Tensor:
+        """Waveforms ``(batch, time)`` at ``config.features.sample_rate`` → bank rows ``(batch, rows, frames)``."""
+        return self.bank(self.spectrogram(audio))
+
+    def forward_audio(self, audio_in: torch.Tensor, audio_ref: torch.Tensor) -> ModelOutput:
+        """Waveforms ``(batch, time)`` at ``config.features.sample_rate`` → :class:`ModelOutput`."""
+        return self.head(self.latent(self.audio_rows(audio_in)), self.latent(self.audio_rows(audio_ref)))
+
+
+class EQNet(PairModel):
+    """The paper's models: the conv extractor on (mel, time), a subtraction or learned comparison, an MLP."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
         self.frontend = MelFrontend(config.features)
         self.extractor = LatentExtractor(config)
         self.comparison = LearnedComparison(config) if config.comparison == "learned" else SubtractComparison(config)
         self.predictor = ParamPredictor(self.comparison.out_dim, config)
 
-    def latent(self, power: torch.Tensor) -> torch.Tensor:
-        """Power spectrogram ``(batch, bins, frames)`` → extracted latent ``(batch, latent_dim)``."""
-        return self.extractor(self.frontend(power))
+    def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.extractor.frame_features(self.frontend(rows))
+
+    def latent(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.extractor(self.frontend(rows))
 
     def head(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> ModelOutput:
-        """Compare two extracted latents and predict ``params_norm``."""
         fed = self.comparison(latent_in, latent_ref)
         return ModelOutput(self.predictor(fed), latent_in, latent_ref, fed)
 
-    def forward(self, power_in: torch.Tensor, power_ref: torch.Tensor) -> ModelOutput:
-        """Power spectrograms ``(batch, bins, frames)`` of input and reference → :class:`ModelOutput`."""
-        both = self.latent(torch.cat([power_in, power_ref], dim=0))
-        latent_in, latent_ref = both.split(power_in.shape[0], dim=0)
-        return self.head(latent_in, latent_ref)
 
-    def forward_audio(self, audio_in: torch.Tensor, audio_ref: torch.Tensor) -> ModelOutput:
-        """Waveforms ``(batch, time)`` at ``config.features.sample_rate`` → :class:`ModelOutput`."""
-        return self.head(self.latent(self.spectrogram(audio_in)), self.latent(self.spectrogram(audio_ref)))
+def _mlp(sizes: list[int], dropout: float) -> nn.Sequential:
+    """Linear layers of ``sizes`` with GELU and dropout between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers += [nn.GELU(), nn.Dropout(dropout)]
+    return nn.Sequential(*layers)
 
 
-def build_model(name_or_config: str | ModelConfig) -> EQNet:
+class LTSNet(PairModel):
+    """eqlib's own model: long-term statistics of 1/n-octave band levels, a shared encoder, a comparing head.
+
+    Per frame it keeps each band's power ``P`` and ``L = log10 P`` and ``L²`` (``STATISTICS = 3`` rows per
+    band), so the time average — the latent — holds the long-term spectrum (``10·log10 E[P]``, level
+    removed), the mean level in dB (``10·E[L]``, level removed) and its spread over time (``10·std L``). A
+    shared MLP encodes each recording's statistics; the head sees both encodings, their difference and
+    the raw long-term spectral difference ``LTS_ref − LTS_in``, whose shape is what an EQ changes.
+    The level of a recording is the mean of its long-term spectrum over ``LEVEL_BAND_HZ`` (where every
+    real recording, band-limited ones included, holds energy).
+    """
+
+    STATISTICS = 3
+    LEVEL_BAND_HZ = (100.0, 5000.0)
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__(config)
+        centres = torch.as_tensor(config.features.band_centres_hz(), dtype=torch.float32)
+        lo, hi = self.LEVEL_BAND_HZ
+        self.register_buffer("level_weights", ((centres >= lo) & (centres <= hi)).float() /
+                             ((centres >= lo) & (centres <= hi)).sum(), persistent=False)
+        bands, hidden = len(centres), config.hidden_dim
+        self.encoder = _mlp([self.STATISTICS * bands, hidden, hidden], config.dropout)
+        self.predictor = _mlp([3 * hidden + bands, config.compare_dim, config.compare_dim, config.num_params],
+                              config.dropout)
+
+    def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
+        log_power = torch.log10(rows.float().clamp_min(DB_FLOOR))
+        return torch.cat([rows.float(), log_power, log_power * log_power], dim=1)
+
+    def latent(self, rows: torch.Tensor) -> torch.Tensor:
+        """The time averages of :meth:`frame_features`, without stacking the frames (3× less memory traffic)."""
+        rows = rows.float()
+        log_power = torch.log10(rows.clamp_min(DB_FLOOR))
+        return torch.cat([rows.mean(dim=-1), log_power.mean(dim=-1), (log_power * log_power).mean(dim=-1)], dim=-1)
+
+    def statistics(self, latent: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent ``(batch, 3·bands)`` → (level-free long-term spectrum ``(batch, bands)``, all statistics
+        ``(batch, 3·bands)``), in dB / ``DB_SCALE``."""
+        power, mean_log, mean_sq = latent.chunk(self.STATISTICS, dim=-1)
+        lts = 10 * torch.log10(power.clamp_min(DB_FLOOR))
+        level = (lts * self.level_weights).sum(dim=-1, keepdim=True)
+        spread = 10 * (mean_sq - mean_log * mean_log).clamp_min(0).sqrt()
+        lts = (lts - level) / DB_SCALE
+        return lts, torch.cat([lts, (10 * mean_log - level) / DB_SCALE, spread / DB_SCALE], dim=-1)
+
+    def head(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> ModelOutput:
+        (lts_in, stats_in), (lts_ref, stats_ref) = self.statistics(latent_in), self.statistics(latent_ref)
+        enc_in, enc_ref = self.encoder(torch.cat([stats_in, stats_ref])).split(latent_in.shape[0])
+        fed = torch.cat([enc_in, enc_ref, enc_ref - enc_in, lts_ref - lts_in], dim=-1)
+        return ModelOutput(torch.sigmoid(self.predictor(fed)), latent_in, latent_ref, fed)
+
+
+def build_model(name_or_config: str | ModelConfig) -> PairModel:
     """A fresh, untrained model from one of ``MODEL_NAMES`` or a :class:`ModelConfig`."""
     if isinstance(name_or_config, str):
         if name_or_config not in MODEL_CONFIGS:
             raise ValueError(f"unknown model {name_or_config!r}; choose one of {', '.join(MODEL_NAMES)}")
         name_or_config = MODEL_CONFIGS[name_or_config]
+    if name_or_config.architecture == "lts":
+        return LTSNet(name_or_config)
+    if name_or_config.architecture != "conv":
+        raise ValueError(f"unknown architecture {name_or_config.architecture!r}; expected 'conv' or 'lts'")
     return EQNet(name_or_config)

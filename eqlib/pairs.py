@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from eqlib.biquad import FrequencyGrid
 from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
-from eqlib.features import FeatureConfig, MelFrontend, PowerSpectrogram
+from eqlib.features import BandPooling, FeatureConfig, MelFrontend, PowerSpectrogram
 
 VARIANTS = ("other_speaker", "same_speaker", "same_content")
 _SCALAR_DRAWS = 9  # uniform numbers per pair besides the two EQs: see PairSampler.sample
@@ -46,53 +46,66 @@ def eq_power_response(spec: EQSpec, params: torch.Tensor, freqs_hz: torch.Tensor
 
 
 class SpectrogramBank:
-    """Power spectrograms of many excerpts, kept once (bfloat16) with a speaker label each.
+    """Power spectrograms of many excerpts as the model's bank rows (STFT bins or bands; :func:`bank_dtype`), kept once,
+    with a speaker and a domain label each.
 
-    Speakers (or tracks: any source whose excerpts must not be paired as "another speaker") are kept
-    as integer labels with their excerpts grouped, so that another or the same speaker's excerpt is
-    drawn on the device without host synchronisation.
+    Speakers (or tracks: any source whose excerpts must not be paired as "another speaker") and domains
+    ("speech", "music": another speaker is drawn from the same domain) are kept as integer labels with
+    the excerpts grouped, so that another or the same speaker's excerpt is drawn on the device without
+    host synchronisation.
 
     Args:
         excerpts: waveforms ``(time,)`` at ``config.sample_rate``, all the same length.
         speakers: one hashable speaker label per excerpt.
-        config: analysis settings.
+        config: analysis settings (``bank_freqs_hz`` says what the rows are).
         device: where the bank lives (the training device).
         batch: excerpts per STFT call while building.
+        domains: one domain label per excerpt (default: all one domain).
     """
 
     def __init__(self, excerpts: Sequence[np.ndarray], speakers: Sequence, config: FeatureConfig,
-                 device: torch.device | str = "cpu", batch: int = 64) -> None:
+                 device: torch.device | str = "cpu", batch: int = 64, domains: Sequence[str] | None = None) -> None:
         if len(excerpts) != len(speakers) or len(excerpts) == 0:
             raise ValueError("need one speaker label per excerpt and at least one excerpt")
-        stft = PowerSpectrogram(config).to(device)
+        stft, pooling = PowerSpectrogram(config).to(device), BandPooling(config).to(device)
         chunks = []
         for start in tqdm(range(0, len(excerpts), batch), desc="spectrogram bank", leave=False):
             audio = torch.as_tensor(np.stack(excerpts[start:start + batch]), device=device)
-            chunks.append(stft(audio).to(torch.bfloat16))
-        self._init(torch.cat(chunks), speakers, config)
+            chunks.append(pooling(stft(audio)).to(bank_dtype(config)))
+        self._init(torch.cat(chunks), speakers, config, domains)
 
     @classmethod
-    def from_power(cls, power: torch.Tensor, speakers: Sequence, config: FeatureConfig) -> "SpectrogramBank":
-        """A bank from power spectrograms ``(excerpts, bins, frames)`` computed before (e.g. a disk cache)."""
-        if power.ndim != 3 or power.shape[0] != len(speakers) or power.shape[1] != config.num_bins:
-            raise ValueError(f"power must be (excerpts={len(speakers)}, bins={config.num_bins}, frames), "
+    def from_power(cls, power: torch.Tensor, speakers: Sequence, config: FeatureConfig,
+                   domains: Sequence[str] | None = None) -> "SpectrogramBank":
+        """A bank from rows ``(excerpts, rows, frames)`` computed before (e.g. a disk cache)."""
+        if power.ndim != 3 or power.shape[0] != len(speakers) or power.shape[1] != config.num_bank_rows:
+            raise ValueError(f"power must be (excerpts={len(speakers)}, rows={config.num_bank_rows}, frames), "
                              f"got {tuple(power.shape)}")
         bank = cls.__new__(cls)
-        bank._init(power.to(torch.bfloat16), speakers, config)
+        bank._init(power.to(bank_dtype(config)), speakers, config, domains)
         return bank
 
-    def _init(self, power: torch.Tensor, speakers: Sequence, config: FeatureConfig) -> None:
+    def _init(self, power: torch.Tensor, speakers: Sequence, config: FeatureConfig,
+              domains: Sequence[str] | None) -> None:
+        domains = ["default"] * len(speakers) if domains is None else list(domains)
+        if len(domains) != len(speakers):
+            raise ValueError("need one domain label per excerpt")
         self.config = config
-        self.power = power  # (excerpts, bins, frames)
+        self.power = power  # (excerpts, rows, frames)
         self.device = power.device
-        labels = {s: i for i, s in enumerate(dict.fromkeys(speakers))}
-        self.speaker_names = list(labels)
-        speaker = torch.as_tensor([labels[s] for s in speakers])
-        counts = torch.bincount(speaker, minlength=len(labels))
-        self.speaker = speaker.to(self.device)
-        self._by_speaker = torch.argsort(speaker, stable=True).to(self.device)  # excerpts grouped by speaker
-        self._group_start = (torch.cumsum(counts, 0) - counts).to(self.device)
-        self._group_count = counts.to(self.device)
+        self.speaker_names = list(dict.fromkeys(speakers))
+        self.domain_names = list(dict.fromkeys(domains))
+        speaker = torch.as_tensor(_labels(speakers, self.speaker_names))
+        domain = torch.as_tensor(_labels(domains, self.domain_names))
+        if any(len(set(domain[speaker == k].tolist())) > 1 for k in range(len(self.speaker_names))):
+            raise ValueError("every speaker must belong to one domain")
+        order = torch.as_tensor(np.lexsort((speaker.numpy(), domain.numpy())))  # grouped by domain, then speaker
+        position = torch.empty_like(order)
+        position[order] = torch.arange(len(order))
+        self.speaker, self.domain = speaker.to(self.device), domain.to(self.device)
+        self._by_group = order.to(self.device)
+        self._group_start, self._group_count = (t.to(self.device) for t in _blocks(speaker, position))
+        self._domain_start, self._domain_count = (t.to(self.device) for t in _blocks(domain, position))
 
     def __len__(self) -> int:
         return self.power.shape[0]
@@ -102,18 +115,19 @@ class SpectrogramBank:
         return self.power.shape[-1]
 
     def other_speaker(self, index: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """For each excerpt index, a uniformly random excerpt of another speaker (itself if the bank has one speaker).
+        """For each excerpt index, a uniformly random excerpt of another speaker of the same domain (itself if
+        its domain has one speaker).
 
-        ``u``: one uniform number in [0, 1) per index. It picks a position among the excerpts of every
-        other speaker, skipping the own speaker's block in the speaker-grouped order: exact, without
+        ``u``: one uniform number in [0, 1) per index. It picks a position among the domain's excerpts of
+        every other speaker, skipping the own speaker's block in the grouped order: exact, without
         rejection loops or host reads.
         """
-        spk = self.speaker[index]
+        spk, dom = self.speaker[index], self.domain[index]
         start, count = self._group_start[spk], self._group_count[spk]
-        others = len(self) - count
-        k = (u * others).long().clamp_max(len(self) - 1)
+        others = self._domain_count[dom] - count
+        k = self._domain_start[dom] + (u * others).long().clamp_max(len(self) - 1)
         k = torch.where(k >= start, k + count, k).clamp_max(len(self) - 1)
-        return torch.where(others > 0, self._by_speaker[k], index)
+        return torch.where(others > 0, self._by_group[k], index)
 
     def same_speaker(self, index: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """For each excerpt index, another excerpt of the same speaker (itself if it is the only one);
@@ -121,9 +135,28 @@ class SpectrogramBank:
         spk = self.speaker[index]
         start, count = self._group_start[spk], self._group_count[spk]
         offset = torch.minimum((u * count).long(), count - 1)
-        pick = self._by_speaker[start + offset]
-        next_pick = self._by_speaker[start + (offset + 1) % count]  # the neighbour, when the draw hit itself
+        pick = self._by_group[start + offset]
+        next_pick = self._by_group[start + (offset + 1) % count]  # the neighbour, when the draw hit itself
         return torch.where((pick == index) & (count > 1), next_pick, pick)
+
+
+def bank_dtype(config: FeatureConfig) -> torch.dtype:
+    """How a bank stores its rows: bfloat16 for STFT bins (2,049 rows: half the memory), float32 for bands."""
+    return torch.bfloat16 if config.bands_per_octave <= 0 else torch.float32
+
+
+def _labels(values: Sequence, names: list) -> list[int]:
+    """Integer label of each value: its index in ``names``."""
+    lookup = {name: i for i, name in enumerate(names)}
+    return [lookup[v] for v in values]
+
+
+def _blocks(labels: torch.Tensor, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Start (in the grouped order) and size of each label's block: ``(labels,)`` each."""
+    count = torch.bincount(labels)
+    start = torch.full_like(count, len(labels))
+    start.scatter_reduce_(0, labels, position, reduce="amin")
+    return start, count
 
 
 class PairSampler:
@@ -140,9 +173,7 @@ class PairSampler:
             raise ValueError(f"variant_probs must be {len(VARIANTS)} non-negative shares summing to 1")
         self.bank, self.config, self.spec = bank, config, spec
         fc = bank.config
-        freqs = fc.bin_freqs_hz()
-        freqs[0] = 1.0  # DC: evaluate just above 0 Hz (the shelves' DC gain is the same)
-        self.grid = FrequencyGrid(freqs, fc.sample_rate, device=bank.device)
+        self.grid = FrequencyGrid(fc.bank_freqs_hz(), fc.sample_rate, device=bank.device)
         self.bin_freqs = self.grid.freqs_hz
         dev = bank.device
         self._variant_edges = torch.cumsum(torch.tensor(config.variant_probs, dtype=torch.float64), 0)[:-1].to(dev)

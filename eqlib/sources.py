@@ -1,26 +1,64 @@
-"""Training excerpts by data source: the embedded speech synthesiser, real speakers, or both.
+"""Training excerpts by data source: synthetic and real speech, synthetic and real music.
 
-Optionally a share ``tts_share`` of the synthetic excerpts comes from espeak-ng voices
-(:mod:`eqlib.tts_voices`) when that program is installed.
+A data source is a ``+``-joined list of components (``"synth+real+music"``) or an alias:
 
-Every source returns equal-length float32 excerpts ``(time,)`` at 44.1 kHz plus a speaker label
-each; ``eqlib.pairs.SpectrogramBank`` turns them into training pairs. Held-out speakers never
-appear here: real excerpts come from the real-speech corpus's train/valid speakers only.
+- ``synth``: the embedded speech synthesiser (:mod:`eqlib.speech_synth`; optionally a share ``tts_share``
+  read by espeak-ng voices, :mod:`eqlib.tts_voices`);
+- ``real``: the shared real-speech corpus's train/valid speakers, repeated to about ``REAL_SHARE`` of the
+  speech excerpts (random crops make the repeats differ);
+- ``music``: the embedded music synthesiser (:mod:`eqlib.music_synth`);
+- ``realmusic``: the shared music corpus's train/valid tracks (held-out tracks never appear), repeated
+  to about ``REAL_SHARE`` of the music excerpts;
+- aliases: ``mixed`` = ``synth+real`` (the first generation's data), ``all`` = every component.
+
+Every source returns equal-length float32 excerpts ``(time,)`` at 44.1 kHz, a speaker (or track, or
+arrangement) label and a domain (``"speech"`` or ``"music"``) each; ``eqlib.pairs.SpectrogramBank``
+turns them into training pairs, drawing "another speaker" from the same domain.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from tqdm.auto import tqdm
 
-DATA_SOURCES = ("synth", "real", "mixed")
-REAL_SHARE_IN_MIXED = 1 / 3  # real excerpts are repeated until they make up this share of a mixed bank
+COMPONENTS = ("synth", "real", "music", "realmusic")
+ALIASES = {"mixed": "synth+real", "all": "synth+real+music+realmusic"}
+REAL_SHARE = 1 / 3  # real excerpts are repeated until they make up about this share of their domain
 _REAL_SPLIT = {"train": "train", "val": "valid"}
+
+
+def parse_data(data: str) -> tuple[str, ...]:
+    """The components of a data source (aliases expanded), in ``COMPONENTS`` order; ``ValueError`` if unknown."""
+    parts = ALIASES.get(data, data).split("+")
+    unknown = [p for p in parts if p not in COMPONENTS]
+    if unknown or not data:
+        raise ValueError(f"unknown data source {data!r}; use {', '.join(ALIASES)} or '+'-joined components "
+                         f"of {', '.join(COMPONENTS)}")
+    return tuple(c for c in COMPONENTS if c in parts)
+
+
+@dataclass
+class Excerpts:
+    """Equal-length excerpts ``(time,)`` at 44.1 kHz with a speaker and a domain label each."""
+
+    audio: list[np.ndarray] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    domains: list[str] = field(default_factory=list)
+
+    def add(self, audio: list[np.ndarray], speakers: list[str], domain: str, repeats: int = 1) -> None:
+        self.audio += audio * repeats
+        self.speakers += speakers * repeats
+        self.domains += [domain] * (len(audio) * repeats)
+
+    def __len__(self) -> int:
+        return len(self.audio)
 
 
 def synth_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int, tts_share: float = 0.0
                    ) -> tuple[list[np.ndarray], list[str]]:
-    """``num_excerpts`` synthetic excerpts from the ``split`` speakers ("train"/"val").
+    """``num_excerpts`` synthetic speech excerpts from the ``split`` speakers ("train"/"val").
 
     ``tts_share`` (0–1) of them are read by the TTS voices of :mod:`eqlib.tts_voices` instead of the
     synthesiser; that needs espeak-ng installed (``TTSError`` otherwise).
@@ -47,6 +85,18 @@ def synth_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int, t
     return audio, speakers
 
 
+def music_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    """``num_excerpts`` synthetic music excerpts from the ``split`` arrangements ("train"/"val")."""
+    from eqlib.music_synth import arrangement_ids, synthesize
+
+    rng = np.random.default_rng([seed, 1])
+    chosen = rng.choice(arrangement_ids(split), size=num_excerpts, replace=True)
+    seeds = rng.integers(0, 2**31 - 1, size=num_excerpts)
+    audio = [synthesize(int(a), excerpt_s, int(k)) for a, k in
+             tqdm(zip(chosen, seeds), total=num_excerpts, desc=f"synthesising music {split}", leave=False)]
+    return audio, [f"music:{int(a)}" for a in chosen]
+
+
 def real_excerpts(split: str, excerpt_s: float) -> tuple[list[np.ndarray], list[str]]:
     """All excerpts of the shared real-speech corpus's ``split`` speakers ("train"/"val")."""
     from eqlib.corpus import real_speech
@@ -55,21 +105,37 @@ def real_excerpts(split: str, excerpt_s: float) -> tuple[list[np.ndarray], list[
     return [e.audio for e in excerpts], [f"real:{e.speaker}" for e in excerpts]
 
 
-def training_excerpts(data: str, split: str, num_excerpts: int, excerpt_s: float, seed: int, tts_share: float = 0.0
-                      ) -> tuple[list[np.ndarray], list[str]]:
-    """Excerpts and speaker labels for ``data`` in ``DATA_SOURCES`` and ``split`` in {"train", "val"}.
+def real_music_excerpts(split: str, excerpt_s: float) -> tuple[list[np.ndarray], list[str]]:
+    """All excerpts of the shared music corpus's ``split`` tracks ("train"/"val"; test tracks never)."""
+    from eqlib.corpus import real_music
 
-    ``mixed`` holds ``num_excerpts`` synthetic excerpts plus the real ones repeated to about
-    ``REAL_SHARE_IN_MIXED`` of the total (random crops make the repeats differ). ``tts_share``: see
-    :func:`synth_excerpts`.
+    excerpts = real_music(excerpt_s=excerpt_s).excerpts(_REAL_SPLIT[split])
+    return [e.audio for e in excerpts], [f"realmusic:{e.speaker}" for e in excerpts]
+
+
+def _repeats(num_real: int, num_synthetic: int) -> int:
+    """How often ``num_real`` excerpts repeat to make about ``REAL_SHARE`` of a domain with ``num_synthetic``."""
+    return max(1, round(REAL_SHARE / (1 - REAL_SHARE) * max(num_synthetic, 1) / num_real))
+
+
+def training_excerpts(data: str, split: str, num_excerpts: int, excerpt_s: float, seed: int, tts_share: float = 0.0,
+                      num_music_excerpts: int = 0) -> Excerpts:
+    """Excerpts of ``data`` (see :func:`parse_data`) for ``split`` in {"train", "val"}.
+
+    ``num_excerpts`` synthetic speech and ``num_music_excerpts`` synthetic music excerpts when those
+    components are asked for; real excerpts are repeated to about ``REAL_SHARE`` of their domain (all of it
+    when the domain has no synthetic component).
     """
-    if data not in DATA_SOURCES:
-        raise ValueError(f"unknown data source {data!r}; choose one of {', '.join(DATA_SOURCES)}")
-    if data == "synth":
-        return synth_excerpts(split, num_excerpts, excerpt_s, seed, tts_share)
-    real_audio, real_speakers = real_excerpts(split, excerpt_s)
-    if data == "real":
-        return real_audio, real_speakers
-    synth_audio, synth_speakers = synth_excerpts(split, num_excerpts, excerpt_s, seed, tts_share)
-    repeats = max(1, round(REAL_SHARE_IN_MIXED / (1 - REAL_SHARE_IN_MIXED) * num_excerpts / len(real_audio)))
-    return synth_audio + real_audio * repeats, synth_speakers + real_speakers * repeats
+    components = parse_data(data)
+    out = Excerpts()
+    if "synth" in components:
+        out.add(*synth_excerpts(split, num_excerpts, excerpt_s, seed, tts_share), "speech")
+    if "real" in components:
+        audio, speakers = real_excerpts(split, excerpt_s)
+        out.add(audio, speakers, "speech", _repeats(len(audio), num_excerpts) if "synth" in components else 1)
+    if "music" in components:
+        out.add(*music_excerpts(split, num_music_excerpts, excerpt_s, seed), "music")
+    if "realmusic" in components:
+        audio, speakers = real_music_excerpts(split, excerpt_s)
+        out.add(audio, speakers, "music", _repeats(len(audio), num_music_excerpts) if "music" in components else 1)
+    return out

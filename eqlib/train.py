@@ -28,12 +28,14 @@ from tqdm.auto import tqdm
 
 from eqlib.biquad import FrequencyGrid
 from eqlib.checkpoint import read_checkpoint, save_checkpoint
+from eqlib.datacache import code_digest, files_listing, load_or_build
 from eqlib.eq import DEFAULT_EQ
 from eqlib.metrics import response_error_db
+from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, PairModel, build_model
 from eqlib.optim import AdamW, clip_grad_norm_
-from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, EQNet, build_model
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
-from eqlib.sources import DATA_SOURCES, training_excerpts
+from eqlib.runtime import shared_corpora_dir
+from eqlib.sources import parse_data, training_excerpts
 
 GRAD_CLIP_NORM = 5.0
 LOSS_GRID_POINTS = 64  # log-spaced frequencies, 20 Hz–20 kHz, of the response loss (the metric uses 512)
@@ -44,7 +46,7 @@ class TrainConfig:
     """One training run; printed at the start and saved in every checkpoint."""
 
     model: str = "proposed_db"
-    data: str = "mixed"  # one of eqlib.sources.DATA_SOURCES
+    data: str = "mixed"  # eqlib.sources: an alias (mixed, all) or '+'-joined components (synth, real, music, realmusic)
     steps: int = 6000
     batch_size: int = 64
     lr: float = 1e-3
@@ -52,13 +54,16 @@ class TrainConfig:
     warmup_steps: int = 200
     param_loss_weight: float = 1.0
     response_loss_weight: float = 0.05  # per dB of mean absolute response error
-    num_excerpts: int = 3000
+    num_excerpts: int = 3000  # synthetic speech excerpts
+    num_music_excerpts: int = 1500  # synthetic music excerpts (when the data has music)
     excerpt_s: float = 3.0
     val_pairs: int = 512
     eval_every: int = 250
     patience: int = 8  # evaluations without improvement before stopping early
     crop_frames: int = 56  # random 2.6-s crops of the 3-s excerpts
-    chain_prob: float = 0.5
+    chain_prob: float = 0.5  # probability of a shared random "recording chain" EQ on both recordings
+    chain_gain_scale: float = 0.3  # the chain EQ's gains are the EQ's gains × this (±4.5 dB)
+    variant_probs: tuple[float, float, float] = (0.8, 0.1, 0.1)  # other speaker / same speaker / same content
     tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
     device: str = "auto"
@@ -68,7 +73,8 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
 
     def pair_config(self) -> PairConfig:
-        return PairConfig(crop_frames=self.crop_frames, chain_prob=self.chain_prob)
+        return PairConfig(crop_frames=self.crop_frames, variant_probs=tuple(self.variant_probs),
+                          chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -117,7 +123,7 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
 
 
 @torch.no_grad()
-def validate(model: EQNet, val_batches: list[dict]) -> dict[str, float]:
+def validate(model: PairModel, val_batches: list[dict]) -> dict[str, float]:
     """Validation metrics over fixed batches: parameter L1 and the evaluation's response error
     (:func:`eqlib.metrics.response_error_db`, dB), overall and per variant."""
     model.eval()
@@ -167,12 +173,34 @@ def _append_csv(path: Path, row: dict) -> None:
 
 
 def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: int, num_excerpts: int) -> PairSampler:
-    """A pair sampler over a fresh spectrogram bank of ``split`` excerpts from ``config.data``."""
-    model_features = MODEL_CONFIGS[config.model].features
-    audio, speakers = training_excerpts(config.data, split, num_excerpts, config.excerpt_s, seed,
-                                        config.tts_share)
-    bank = SpectrogramBank(audio, speakers, model_features, device=device)
+    """A pair sampler over the bank of ``split`` excerpts from ``config.data`` (built once, then read from the
+    data cache, :mod:`eqlib.datacache`)."""
+    features = MODEL_CONFIGS[config.model].features
+    components = parse_data(config.data)
+    num_music = config.num_music_excerpts if split == "train" else max(32, config.num_music_excerpts // 8)
+    key = {"components": components, "split": split, "num_excerpts": num_excerpts, "num_music_excerpts": num_music,
+           "excerpt_s": config.excerpt_s, "seed": seed, "tts_share": config.tts_share,
+           "rows": {k: getattr(features, k) for k in ("sample_rate", "n_fft", "hop_length", "bands_per_octave",
+                                                     "fmin_hz", "fmax_hz")},
+           "code": code_digest(), "corpora": _corpus_files(components)}
+
+    def build() -> dict:
+        excerpts = training_excerpts(config.data, split, num_excerpts, config.excerpt_s, seed, config.tts_share,
+                                     num_music)
+        bank = SpectrogramBank(excerpts.audio, excerpts.speakers, features, domains=excerpts.domains)
+        return {"power": bank.power, "speakers": excerpts.speakers, "domains": excerpts.domains}
+
+    data = load_or_build(f"bank-{split}", key, build)
+    bank = SpectrogramBank.from_power(data["power"].to(device), data["speakers"], features, data["domains"])
     return PairSampler(bank, config.pair_config())
+
+
+def _corpus_files(components: tuple[str, ...]) -> list:
+    """Names and sizes of the corpus files the real components read (part of the cache key)."""
+    corpora = shared_corpora_dir()
+    roots = [corpora / folder for component, folder in (("real", "real-speech"), ("realmusic", "music"))
+             if component in components and corpora is not None]
+    return files_listing(roots)
 
 
 class TrainStep:
@@ -310,13 +338,20 @@ def main(argv: list[str] | None = None) -> None:
     for f in fields(TrainConfig):
         value = getattr(defaults, f.name)
         kind = type(value)
+        flag = f"--{f.name.replace('_', '-')}"
         if kind is bool:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=value)
+        elif kind is tuple:
+            parser.add_argument(flag, type=float, nargs=len(value), default=value, metavar="P")
         else:
-            choices = MODEL_NAMES if f.name == "model" else DATA_SOURCES if f.name == "data" else None
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=value, choices=choices)
+            parser.add_argument(flag, type=kind, default=value, choices=MODEL_NAMES if f.name == "model" else None)
     args = vars(parser.parse_args(argv))
     out, resume = args.pop("out"), args.pop("resume")
+    try:
+        parse_data(args["data"])
+    except ValueError as err:
+        parser.error(str(err))
+    args["variant_probs"] = tuple(args["variant_probs"])
     if args["tts_share"] > 0:
         from eqlib.tts_voices import ENGINE, available
 

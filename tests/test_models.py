@@ -1,24 +1,41 @@
-"""The three models: shapes, variable length, learned vs fixed comparison, checkpoints."""
+"""The models: shapes, variable length, learned vs fixed comparison, LTSNet's statistics, checkpoints."""
 
 import pytest
 import torch
 
 from eqlib.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from eqlib.inference import Predictor
-from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, LearnedComparison, SubtractComparison, build_model
+from eqlib.models import (MODEL_CONFIGS, MODEL_NAMES, PAPER_MODELS, LearnedComparison, LTSNet, SubtractComparison,
+                          build_model)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_forward_shapes_and_range(name):
     torch.manual_seed(0)
     model = build_model(name).eval()
-    power = torch.rand(3, model.config.features.num_bins, 40) * 1e-3
+    power = torch.rand(3, model.config.features.num_bank_rows, 40) * 1e-3
     out = model(power, power.flip(0))
     assert out.params_norm.shape == (3, 12)
     assert ((out.params_norm >= 0) & (out.params_norm <= 1)).all()
     assert out.latent_in.shape == out.latent_ref.shape == (3, model.config.latent_dim)
-    assert model.config.latent_dim == 2560
-    assert (out.latent_in >= 0).all()  # ReLU latents
+    assert (out.latent_in[:, : model.config.features.num_bank_rows] >= 0).all()  # ReLU latents / mean powers
+    if name in PAPER_MODELS:
+        assert model.config.latent_dim == 2560
+
+
+def test_ltsnet_statistics_are_the_long_term_spectrum_mean_and_spread_in_db():
+    model = build_model("ltsnet").eval()
+    bands = model.config.features.num_bank_rows
+    gen = torch.Generator().manual_seed(0)
+    power = torch.rand(2, bands, 50, generator=gen) * 1e-3 + 1e-5
+    lts, stats = model.statistics(model.latent(power))
+    level_db = 10 * torch.log10(power.mean(-1))
+    level_db = level_db - level_db[:, model.level_weights > 0].mean(-1, keepdim=True)
+    torch.testing.assert_close(lts * 20, level_db, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(stats[:, 2 * bands:] * 20, (10 * torch.log10(power)).std(-1, unbiased=False),
+                               rtol=1e-3, atol=1e-3)
+    # a louder recording has the same statistics: the level is removed
+    torch.testing.assert_close(model.statistics(model.latent(power * 10))[1], stats, rtol=1e-4, atol=1e-4)
 
 
 def test_comparison_kinds():
