@@ -13,7 +13,7 @@ import torch
 
 from eqlib.checkpoint import CheckpointError, default_weights, load_model
 from eqlib.eq import EQSettings
-from eqlib.models import MODEL_NAMES, EQNet
+from eqlib.models import MODEL_NAMES, PairModel
 
 BLOCK_S = 30.0  # analysis block length (s): bounds memory for long files
 DEFAULT_MODEL = "proposed_db"  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
@@ -24,7 +24,7 @@ __all__ = ["BLOCK_S", "CheckpointError", "LatentAccumulator", "Predictor", "load
 class LatentAccumulator:
     """Running mean of a model's frame features over blocks of 44.1 kHz mono audio."""
 
-    def __init__(self, model: EQNet) -> None:
+    def __init__(self, model: PairModel) -> None:
         self.model = model
         self._sum: torch.Tensor | None = None
         self._frames = 0
@@ -34,7 +34,7 @@ class LatentAccumulator:
         """Add a block ``(time,)`` of mono samples at the model's sample rate."""
         device = next(self.model.parameters()).device
         audio = torch.as_tensor(np.asarray(block, dtype=np.float32), device=device)[None]
-        feats = self.model.extractor.frame_features(self.model.frontend(self.model.spectrogram(audio)))
+        feats = self.model.frame_features(self.model.audio_rows(audio))
         total = feats.sum(dim=-1)
         self._sum = total if self._sum is None else self._sum + total
         self._frames += feats.shape[-1]
@@ -49,7 +49,7 @@ class LatentAccumulator:
 class Predictor:
     """A trained model wrapped for numpy audio in, :class:`EQSettings` out."""
 
-    def __init__(self, model: EQNet, checkpoint: dict | None = None) -> None:
+    def __init__(self, model: PairModel, checkpoint: dict | None = None) -> None:
         self.model = model.eval()
         self.checkpoint = checkpoint or {}
         self.sample_rate = model.config.features.sample_rate
