@@ -131,6 +131,11 @@ def download(url: str, dest: Path, retries: int = RETRIES, progress: bool = True
 
 
 # --- sources and their checksums ------------------------------------------------------------------
+def source_key(entry: LockEntry, path: str) -> str:
+    """``repo/commit/path`` of one of ``entry``'s sources: its place under the sources folder and in ``SHA256SUMS``."""
+    return f"{entry.source_repo}/{entry.source_commit}/{path}"
+
+
 def read_source_sums(folder: Path) -> dict[str, str]:
     """``repo/commit/path`` → SHA-256 recorded in ``<folder>/SHA256SUMS`` (empty when there is none)."""
     path = folder / SOURCE_SUMS
@@ -164,7 +169,7 @@ class Fetcher:
 
     def source(self, entry: LockEntry, part: int) -> Path:
         """The ``part``-th source file of ``entry``, downloaded if needed and checked against a known SHA-256."""
-        key = f"{entry.source_repo}/{entry.source_commit}/{entry.source_paths[part]}"
+        key = source_key(entry, entry.source_paths[part])
         path = self.sources / key
         url = source_url(self.url_template, entry.source_repo, entry.source_commit, entry.source_paths[part])
         if not path.is_file():
@@ -182,14 +187,14 @@ class Fetcher:
 
     def record_sources(self, entry: LockEntry) -> None:
         """Remember the SHA-256 of ``entry``'s sources (after its converted file was verified)."""
-        for p in entry.source_paths:
-            key = f"{entry.source_repo}/{entry.source_commit}/{p}"
-            self.sums.setdefault(key, file_sha256(self.sources / key))
+        for key in (source_key(entry, p) for p in entry.source_paths):
+            if key not in self.sums:
+                self.sums[key] = file_sha256(self.sources / key)
         write_source_sums(self.sources, self.sums)
 
     def source_sha256(self, entry: LockEntry) -> tuple[str, ...]:
         """The recorded SHA-256 of each of ``entry``'s sources (``()`` when any is unknown)."""
-        keys = [f"{entry.source_repo}/{entry.source_commit}/{p}" for p in entry.source_paths]
+        keys = [source_key(entry, p) for p in entry.source_paths]
         return tuple(self.sums[k] for k in keys) if all(k in self.sums for k in keys) else ()
 
     def verify(self, entry: LockEntry, path: Path, exact_only: bool = False) -> str | None:
