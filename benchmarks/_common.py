@@ -12,7 +12,10 @@ import platform
 import resource
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
 from pathlib import Path
 from typing import Callable
 
@@ -83,6 +86,30 @@ def run_isolated(script: str, job: dict) -> dict:
     proc = subprocess.run([sys.executable, script, "--worker", json.dumps(job)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {job} failed:\n{proc.stderr.strip()}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+REPO = Path(__file__).resolve().parent.parent
+#: The last commit before the vectorised EQ core and the sync-free training step: "today's step" of issue 14.
+BASELINE_REV = "c3fc215"
+
+
+def extract_revision(rev: str, into: Path) -> Path:
+    """``eqlib/`` of this repository's git revision ``rev`` unpacked under ``into``; returns the folder to put
+    on ``PYTHONPATH`` so that ``import eqlib`` loads that revision (it precedes the editable install)."""
+    archive = subprocess.run(["git", "archive", rev, "eqlib"], cwd=REPO, capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def run_with_code(script: str, job: dict, code_root: Path) -> dict:
+    """Run ``script --worker JSON`` in a fresh interpreter whose ``eqlib`` comes from ``code_root``; return its JSON."""
+    env = {**os.environ, "PYTHONPATH": str(code_root), "OMP_NUM_THREADS": str(job.get("threads", 1))}
+    proc = subprocess.run([sys.executable, script, "--worker", json.dumps(job)], capture_output=True, text=True,
+                          env=env, cwd=tempfile.gettempdir())
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {job} failed:\n{proc.stderr.strip()[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

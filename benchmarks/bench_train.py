@@ -1,79 +1,124 @@
-"""Training throughput of the three models: pairs/s of forward + loss + backward + AdamW step, and peak memory.
+"""Training throughput, old step and new step side by side: pairs/s of one full step (draw the pairs, forward,
+loss, backward, clip, AdamW), and peak memory.
 
-Each (model, device, threads) case runs in a fresh interpreter so its peak memory is its own:
-CPU peak = peak RSS growth over the process's RSS just before the model is built (MiB);
-GPU peak = ``torch.cuda.max_memory_allocated``. The batch is drawn once from a spectrogram
-bank of the shipped example clips (pair making is timed by ``bench_pairs.py``); the loss is the
-training loss of ``eqlib.train.compute_loss`` with the default ``TrainConfig``.
+"Old" is the training step of eqlib at ``--baseline-rev`` (default ``c3fc215``, the last commit before the
+vectorised EQ core and the sync-free step), extracted from this repository's git history into a temporary
+folder and run unchanged; "new" is :class:`eqlib.train.TrainStep` of this checkout, in its default
+configuration (channels-last extractor, sync-free sampler, loss and optimiser). Both draw every batch from
+a bank of the shipped example clips. Each case runs in a fresh interpreter (so its peak memory is its own):
+CPU peak = peak RSS growth over the process's RSS just before the model is built (MiB).
 
-    .venv/bin/python benchmarks/bench_train.py [--batch 64] [--repeats 3]
+Also measured on the new step, at the highest thread count: without channels-last, with ``torch.compile``
+of the forward and loss, and with bf16 autocast on CPU (``--variants``).
+
+    .venv/bin/python benchmarks/bench_train.py [--batch 64] [--repeats 3] [--models proposed_db ...]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (best_time_s, example_excerpts, hardware_line, parse_or_work, peak_rss_mib,  # noqa: E402
-                     rss_mib, run_isolated)
+from _common import BASELINE_REV, REPO, extract_revision, run_with_code  # noqa: E402
 
-from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, build_model  # noqa: E402
-from eqlib.pairs import PairSampler, SpectrogramBank  # noqa: E402
-from eqlib.train import TrainConfig, compute_loss  # noqa: E402
+VARIANTS = {"no channels-last": {"channels_last": False}, "compile": {"compile": True},
+            "bf16 autocast": {"cpu_bf16": True}}
 
 
 def worker(job: dict) -> dict:
-    """Time ``job["repeats"]`` training steps of one model; return pairs/s and peak memory (MiB)."""
+    """Time ``job["repeats"]`` training steps of one model with the eqlib found on ``sys.path``."""
+    import torch
+    from _common import best_time_s, example_excerpts, peak_rss_mib, rss_mib
+
+    import eqlib.train as train
+    from eqlib.models import MODEL_CONFIGS, build_model
+    from eqlib.pairs import PairSampler, SpectrogramBank
+
     torch.set_num_threads(job["threads"])
-    device = torch.device(job["device"])
-    config = TrainConfig(model=job["model"], batch_size=job["batch"])
+    device = torch.device("cpu")
+    config = train.TrainConfig(model=job["model"], batch_size=job["batch"], **job.get("options", {}))
     excerpts, speakers, _ = example_excerpts()
-    bank = SpectrogramBank(excerpts, speakers, MODEL_CONFIGS[config.model].features, device=device)
-    batch = PairSampler(bank, config.pair_config()).sample(config.batch_size, torch.Generator().manual_seed(0))
+    bank = SpectrogramBank(excerpts * 4, speakers * 4, MODEL_CONFIGS[config.model].features)
+    sampler = PairSampler(bank, config.pair_config())
     before_mib = rss_mib()
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-        before_mib = torch.cuda.memory_allocated(device) / 2**20
     model = build_model(config.model).to(device).train()
-    optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast(
-        "cpu", enabled=False)
+    if hasattr(train, "TrainStep"):  # this checkout
+        optimiser = train.make_optimiser(model, config)
+        step_fn = train.TrainStep(model, model, optimiser, sampler, config, device)
+        gen = torch.Generator(device).manual_seed(0)
 
-    def step() -> None:
-        with autocast:
-            loss, _ = compute_loss(model, batch, config)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        def step() -> None:
+            step_fn(gen, config.lr)
+    else:  # the baseline revision: the body of its training loop
+        optimiser = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        gen = torch.Generator().manual_seed(0)
 
-    step_s = best_time_s(step, device, job["repeats"])
-    peak = (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else peak_rss_mib()) - before_mib
-    return {"pairs_per_s": config.batch_size / step_s, "step_ms": 1000 * step_s, "peak_mib": peak}
+        def step() -> None:
+            batch = sampler.sample(config.batch_size, gen)
+            loss, _ = train.compute_loss(model, batch, config)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+
+    step_s = best_time_s(step, device, job["repeats"], warmup=2)
+    return {"pairs_per_s": config.batch_size / step_s, "step_ms": 1000 * step_s, "peak_mib": peak_rss_mib() - before_mib}
 
 
 def main() -> None:
-    args = parse_or_work(__doc__, 2, worker)
-    if args is None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--models", nargs="+", default=["baseline_linear", "baseline_db", "proposed_db"])
+    parser.add_argument("--new-only-models", nargs="*", default=["ltsnet"],
+                        help="models the baseline revision does not have (timed on the new step only)")
+    parser.add_argument("--baseline-rev", default=BASELINE_REV)
+    parser.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
         return
 
-    cases = [("cpu", 1), ("cpu", os.cpu_count() or 1)] + ([("cuda", 1)] if torch.cuda.is_available() else [])
+    from _common import hardware_line
+
+    threads = sorted({1, os.cpu_count() or 1})
     print(f"hardware: {hardware_line()}")
-    print(f"training step (forward + loss + backward + AdamW), batch {args.batch} pairs of 2.6-s crops, "
-          f"best of {args.repeats}; peak = memory growth while training (MiB)")
-    print(f"{'model':16s} {'device':8s} {'threads':>7s} {'pairs/s':>9s} {'ms/step':>9s} {'× 1 thread':>10s} "
-          f"{'peak MiB':>9s}")
-    for model in MODEL_NAMES:
-        one_thread = None
-        for device, threads in cases:
-            job = {"model": model, "device": device, "threads": threads, "batch": args.batch, "repeats": args.repeats}
-            r = run_isolated(__file__, job)
-            one_thread = one_thread or r["pairs_per_s"]
-            print(f"{model:16s} {device:8s} {threads:7d} {r['pairs_per_s']:9.1f} {r['step_ms']:9.1f} "
-                  f"{r['pairs_per_s'] / one_thread:10.2f} {r['peak_mib']:9.0f}", flush=True)
+    print(f"training step (draw pairs, forward, loss, backward, clip, AdamW), batch {args.batch}, best of "
+          f"{args.repeats}; old = eqlib at {args.baseline_rev}, new = this checkout; peak = RSS growth (MiB)")
+    print(f"{'model':16s} {'threads':>7s} {'old pairs/s':>11s} {'new pairs/s':>11s} {'new/old':>8s} "
+          f"{'old MiB':>8s} {'new MiB':>8s}")
+    with tempfile.TemporaryDirectory() as tmp:
+        old_root = extract_revision(args.baseline_rev, Path(tmp))
+        for model in args.models + args.new_only_models:
+            for n in threads:
+                job = {"model": model, "threads": n, "batch": args.batch, "repeats": args.repeats}
+                new = run_with_code(__file__, job, REPO)
+                old = run_with_code(__file__, job, old_root) if model in args.models else None
+                old_rate = f"{old['pairs_per_s']:11.1f}" if old else f"{'—':>11s}"
+                ratio = f"{new['pairs_per_s'] / old['pairs_per_s']:7.2f}×" if old else f"{'—':>8s}"
+                old_mib = f"{old['peak_mib']:8.0f}" if old else f"{'—':>8s}"
+                print(f"{model:16s} {n:7d} {old_rate} {new['pairs_per_s']:11.1f} {ratio} {old_mib} "
+                      f"{new['peak_mib']:8.0f}", flush=True)
+        if args.variants:
+            n = threads[-1]
+            print(f"\nnew step variants, {n} threads (pairs/s; ratio to the default new step in this run)")
+            for model in args.models + args.new_only_models:
+                job = {"model": model, "threads": n, "batch": args.batch, "repeats": args.repeats}
+                base = run_with_code(__file__, job, REPO)
+                cells = []
+                for name, options in VARIANTS.items():
+                    try:
+                        r = run_with_code(__file__, {**job, "options": options}, REPO)
+                        cells.append(f"{name}: {r['pairs_per_s']:.1f} ({r['pairs_per_s'] / base['pairs_per_s']:.2f}×)")
+                    except RuntimeError as err:
+                        cells.append(f"{name}: failed ({str(err).splitlines()[-1][:80]})")
+                print(f"{model:16s} default {base['pairs_per_s']:.1f}; " + "; ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

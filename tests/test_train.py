@@ -14,7 +14,8 @@ from eqlib.models import build_model
 from eqlib.pairs import PairConfig, PairSampler, SpectrogramBank
 from eqlib.metrics import response_error_db
 from eqlib.eq import DEFAULT_EQ
-from eqlib.train import TrainConfig, compute_loss, lr_at, pick_device, response_loss_db, train
+from eqlib.train import (TrainConfig, TrainStep, compute_loss, lr_at, make_optimiser, pick_device,
+                         response_loss_db, train)
 
 TINY = dict(steps=4, batch_size=8, num_excerpts=12, val_pairs=16, eval_every=2, warmup_steps=2, data="synth",
             threads=1)
@@ -61,9 +62,48 @@ def test_learning_rate_schedule():
     assert lr_at(1000, config) == pytest.approx(5e-5)
 
 
-def test_device_choice():
-    assert pick_device("cpu").type == "cpu"
-    assert pick_device("auto").type in ("cpu", "cuda", "mps")
+def test_device_choice(monkeypatch):
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert pick_device("auto") == torch.device("cuda", 1)  # CUDA first, one GPU per DDP rank
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+
+
+def _tiny_step(config: TrainConfig):
+    clips = [load_example(n)[0][: 3 * 44100] for n in list_examples("speech")[:4]]
+    model = build_model(config.model)
+    bank = SpectrogramBank(clips, ["a", "b", "c", "d"], model.config.features)
+    optimiser = make_optimiser(model, config)
+    return model, TrainStep(model, model, optimiser, PairSampler(bank, config.pair_config()), config,
+                            torch.device("cpu"))
+
+
+def test_bf16_autocast_runs_the_cpu_step_in_bfloat16():
+    """With cpu_bf16 the model's matrix products run in bfloat16 on CPU (as they do under CUDA autocast)."""
+    seen = []
+    config = TrainConfig(model="proposed_db", batch_size=4, cpu_bf16=True)
+    model, step = _tiny_step(config)
+    model.predictor.net[0].register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    before = [p.detach().clone() for p in model.parameters()]
+    parts = step(torch.Generator().manual_seed(0), 1e-3)
+    assert seen == [torch.bfloat16]
+    assert all(torch.isfinite(v) for v in parts.values())
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay float32
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_train_step_reads_nothing_back_to_the_host():
+    from torch.profiler import ProfilerActivity, profile
+
+    model, step = _tiny_step(TrainConfig(model="baseline_db", batch_size=4))
+    gen = torch.Generator().manual_seed(0)
+    step(gen, 1e-3)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step(gen, 1e-3)
+    assert not [e for e in prof.events() if e.name == "aten::_local_scalar_dense"]
 
 
 def test_train_writes_metrics_and_resumes(tmp_path):
