@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from eqlib.iir import BlockedBiquad
+
 POWER_FLOOR = 1e-20  # -200 dB: keeps log10 finite for digital silence
 GRID_MIN_HZ, GRID_MAX_HZ = 20.0, 20000.0
 SMOOTHING_FRACTION = 6.0  # default smoothing: 1/6-octave bands
@@ -160,7 +162,6 @@ K_SHELF_GAIN_DB, K_SHELF_HZ, K_SHELF_Q = 4.0, 1500.0, 1 / math.sqrt(2)
 K_HIGHPASS_HZ, K_HIGHPASS_Q = 38.0, 0.5
 CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)  # L, R, C, Ls, Rs
 GATE_BLOCK_S, GATE_STEP_S, ABSOLUTE_GATE_LUFS, RELATIVE_GATE_LU = 0.4, 0.1, -70.0, -10.0
-SCAN_BLOCK = 32  # samples per block of the blocked IIR recursion (fastest of 16-128 on one BLAS thread)
 
 
 def k_weighting_ba(sample_rate: float) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -178,55 +179,6 @@ def k_weighting_ba(sample_rate: float) -> list[tuple[np.ndarray, np.ndarray]]:
     pass_b = np.array([(1 + cos_w0) / 2, -(1 + cos_w0), (1 + cos_w0) / 2])
     pass_a = np.array([1 + alpha, -2 * cos_w0, 1 - alpha])
     return [(shelf_b / shelf_a[0], shelf_a / shelf_a[0]), (pass_b / pass_a[0], pass_a / pass_a[0])]
-
-
-class BlockedBiquad:
-    """One biquad run over whole blocks of samples with numpy matrix products: no per-sample Python loop
-    and no scipy import, the same output and state as ``scipy.signal.lfilter(b, a, x, zi=state)``.
-
-    The section in state-space form (transposed direct form II, scipy's ``zi`` layout) is
-    ``s[n+1] = A s[n] + B x[n]``, ``y[n] = C s[n] + D x[n]``. Over blocks of ``L`` samples, each block's
-    zero-state output is a Toeplitz product with the impulse response; the block start states follow
-    ``s_(k+1) = A^L s_k + u_k``, solved for all blocks at once by a doubling scan.
-    """
-
-    def __init__(self, b: np.ndarray, a: np.ndarray, block: int = SCAN_BLOCK) -> None:
-        b, a = np.asarray(b, dtype=np.float64) / a[0], np.asarray(a, dtype=np.float64) / a[0]
-        self.block = block
-        state_a = np.array([[-a[1], 1.0], [-a[2], 0.0]])
-        state_b = np.array([b[1] - a[1] * b[0], b[2] - a[2] * b[0]])
-        powers = [np.eye(2)]
-        for _ in range(block):
-            powers.append(state_a @ powers[-1])
-        self._powers = np.stack(powers)  # A^0 .. A^L: (L + 1, 2, 2)
-        impulse = np.concatenate([[b[0]], [(p @ state_b)[0] for p in self._powers[: block - 1]]])
-        lag = np.arange(block)[:, None] - np.arange(block)[None, :]
-        self._toeplitz = np.where(lag >= 0, impulse[np.clip(lag, 0, None)], 0.0)  # (L, L): y = T x
-        self._observe = self._powers[:block, 0, :]  # row i: C A^i, (L, 2)
-        self._control = np.stack([self._powers[block - 1 - j] @ state_b for j in range(block)])  # (L, 2)
-
-    def __call__(self, x: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Filter ``x`` ``(channels, time)`` from ``state`` ``(channels, 2)``; return ``(y, final state)``."""
-        channels, num = x.shape
-        if num == 0:
-            return x.copy(), state
-        length = self.block
-        blocks = -(-num // length)
-        xb = np.zeros((channels, blocks * length))
-        xb[:, :num] = x
-        xb = xb.reshape(channels, blocks, length)
-        ends = xb @ self._control  # (channels, blocks, 2): each block's state from zero
-        ends[:, 0] += state @ self._powers[length].T
-        step, shift = self._powers[length], 1
-        while shift < blocks:  # inclusive scan of s_(k+1) = A^L s_k + u_k
-            ends[:, shift:] = ends[:, shift:] + ends[:, :-shift] @ step.T
-            step, shift = step @ step, 2 * shift
-        starts = np.concatenate([state[:, None], ends[:, :-1]], axis=1)
-        y = (xb @ self._toeplitz.T + starts @ self._observe.T).reshape(channels, -1)[:, :num]
-        rest = num - (blocks - 1) * length  # samples in the last block
-        final = (starts[:, -1] @ self._powers[rest].T
-                 + xb[:, -1, :rest] @ self._control[length - rest:])
-        return y, final
 
 
 class LoudnessMeter:
