@@ -39,12 +39,14 @@ class CorpusError(ValueError):
 
 @dataclass(frozen=True)
 class Clip:
-    """A whole file: mono float32 ``(time,)`` at ``sample_rate`` Hz, original level."""
+    """A whole file: mono float32 ``(time,)`` at ``sample_rate`` Hz, original level; ``source_rate`` is the file's
+    own rate (Hz) before resampling (content above ``0.45 · source_rate`` is missing, not silent)."""
 
     audio: np.ndarray
     sample_rate: int
     speaker: str
     path: Path
+    source_rate: int | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,12 @@ class Excerpt:
     path: Path
     start: int
     loudness_lufs: float  # before normalisation
+    source_rate: int | None = None  # the file's own rate (Hz), when it was resampled
+
+    @property
+    def bandwidth_hz(self) -> float:
+        """Highest frequency (Hz) the excerpt holds: ``0.45 ×`` the rate it was recorded at."""
+        return 0.45 * (self.source_rate or self.sample_rate)
 
     @property
     def key(self) -> str:
@@ -127,7 +135,7 @@ def clip_excerpts(clip: Clip, excerpt_s: float = 3.0, min_lufs: float = -35.0, t
             log.info("dropped %s @ %.2f s: %.1f LUFS is below %.1f LUFS", clip.path, start / sr, lufs, min_lufs)
             continue
         seg = seg * 10 ** ((target_lufs - lufs) / 20)
-        out.append(Excerpt(seg.astype(np.float32), sr, clip.speaker, clip.path, start, lufs))
+        out.append(Excerpt(seg.astype(np.float32), sr, clip.speaker, clip.path, start, lufs, clip.source_rate))
     return out
 
 
@@ -248,7 +256,7 @@ class AudioFolder:
             audio = check_audio(read_audio(path), name=str(path), min_sample_rate=self.min_sample_rate,
                                 max_channels=64)
             x = resample(audio.mono(), audio.sample_rate, self.sample_rate).astype(np.float32)
-            clip = Clip(x, self.sample_rate, self.files[path], path)
+            clip = Clip(x, self.sample_rate, self.files[path], path, audio.sample_rate)
         except AudioError as err:
             self._skip(path, f"{err} [{err.kind}]".removeprefix(f"{path}: "))
         self._clips[path] = clip

@@ -12,11 +12,16 @@ Sets (names are public API, see ``EVAL_SETS``):
   the very same excerpt (each excerpt used up to ceil(pairs / excerpts) times, each time with another θ;
   every other set uses each (input, reference) combination at most once). The unlabelled VCTK test clips join only ``speech-same-clip`` (their speaker
   is unknown, so they cannot be placed in a speaker-sensitive pair).
-- ``cross-chain``: input and reference from different recording chains (VCTK studio, Hi-Fi TTS, and
-  synthetic test speakers when ``eqlib.speech_synth`` exists), both directions, balanced over the
-  ordered chain pairs. This set decides which model ships.
-- ``music-other-track`` / ``music-same-track``: the shared music corpus (mid of stereo); different
-  tracks / non-overlapping excerpts of the same track.
+- ``cross-chain``: input and reference from different recording chains, both directions, balanced over
+  the ordered pairs of chains: VCTK studio, Hi-Fi TTS, synthetic test speakers (when
+  ``eqlib.speech_synth`` exists) and the band-limited chains of ``speech-other-chains`` (LJ Speech, AMI
+  headset, LibriSpeech, and LibriTTS, whose readers each recorded at home: two LibriTTS readers are two
+  chains). This set decides which model ships. A pair's ``meta[...]["bandwidth_hz"]`` says up to which
+  frequency each recording holds content (0.45 × its original rate); the evaluation scores the band both
+  hold.
+- ``music-other-track`` / ``music-same-track``: the shared music corpus's held-out tracks
+  (``eqlib.corpus.MUSIC_TEST_TRACKS``, mid of stereo); different tracks / non-overlapping excerpts of the
+  same track.
 
 Sources: the shared corpora (``../shared/corpora``) when present, else the small committed examples in
 ``eqlib/data`` (a fresh clone: few pairs, for notebooks and tests only; ``meta["source"]`` says which).
@@ -36,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlib.corpus import AudioFolder, Clip, CorpusError, Excerpt, clip_excerpts, is_held_out_vctk, real_speech
+from eqlib.corpus import (AudioFolder, Clip, CorpusError, Excerpt, clip_excerpts, is_held_out_vctk, real_music,
+                          real_speech)
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.examples import example_info, example_path, list_examples, load_example
 from eqlib.runtime import repo_root, shared_corpora_dir
@@ -47,12 +53,13 @@ SAMPLE_RATE = 44100
 EXCERPT_S = 3.0
 MIN_LUFS = -35.0
 TARGET_LUFS = -23.0
-FORMAT = "eqlib.evalsets/1"  # bump when the construction changes: invalidates every cache
+FORMAT = "eqlib.evalsets/2"  # bump when the construction changes: invalidates every cache
 
 EVAL_SETS = ("speech-other-speaker", "speech-same-speaker", "speech-same-clip", "cross-chain",
              "music-other-track", "music-same-track")
 DEFAULT_NUM_PAIRS = {"speech-other-speaker": 150, "speech-same-speaker": 150, "speech-same-clip": 150,
-                     "cross-chain": 150, "music-other-track": 80, "music-same-track": 80}
+                     "cross-chain": 430, "music-other-track": 150, "music-same-track": 80}
+MAX_BANDWIDTH_HZ = 20000.0  # the evaluation's upper frequency for full-band recordings
 SYNTH_CLIPS_PER_SPEAKER = 2
 SYNTH_MAX_SPEAKERS = 10
 
@@ -97,8 +104,19 @@ def _synth_module():
     return importlib.import_module("eqlib.speech_synth")
 
 
+#: Recording chains by speaker-folder prefix (the rest are VCTK studio recordings).
+CHAIN_PREFIXES = ("hifitts", "synth", "libritts", "librispeech", "ljspeech", "ami")
+
+
 def _chain(speaker: str) -> str:
-    return "hifitts" if speaker.startswith("hifitts") else "synth" if speaker.startswith("synth") else "vctk"
+    """The recording chain a speaker was recorded on (LibriTTS readers: see :func:`_different_chains`)."""
+    return next((prefix for prefix in CHAIN_PREFIXES if speaker.startswith(prefix)), "vctk")
+
+
+def _different_chains(speaker_a: str, speaker_b: str) -> bool:
+    """True when two speakers' recordings come from different chains; each LibriTTS reader has their own."""
+    chain = _chain(speaker_a)
+    return chain != _chain(speaker_b) or (chain == "libritts" and speaker_a != speaker_b)
 
 
 @lru_cache(maxsize=8)
@@ -139,12 +157,22 @@ def _synth_excerpts(duration_s: float) -> list[Excerpt]:
 
 
 @lru_cache(maxsize=4)
+def _other_chain_excerpts(duration_s: float) -> list[Excerpt]:
+    """Every excerpt of ``speech-other-chains`` (never trained on), or none where that corpus is absent."""
+    folder = shared_corpora_dir() / "speech-other-chains"
+    if not folder.is_dir():
+        return []
+    corpus = AudioFolder(folder, excerpt_s=duration_s, min_lufs=MIN_LUFS, target_lufs=TARGET_LUFS,
+                         sample_rate=SAMPLE_RATE, split_fractions=(0.0, 0.0, 1.0))
+    return corpus.excerpts("test")
+
+
+@lru_cache(maxsize=4)
 def _music_excerpts(source: str, duration_s: float) -> list[Excerpt]:
     if source == "examples":
         return _example_excerpts("music", duration_s)
-    folder = AudioFolder(shared_corpora_dir() / "music", excerpt_s=duration_s, min_lufs=MIN_LUFS,
-                         target_lufs=TARGET_LUFS, sample_rate=SAMPLE_RATE, split_fractions=(0.0, 0.0, 1.0))
-    return folder.excerpts("test")
+    corpus = real_music(excerpt_s=duration_s, min_lufs=MIN_LUFS, target_lufs=TARGET_LUFS, sample_rate=SAMPLE_RATE)
+    return corpus.excerpts("test")
 
 
 # --- pairing ------------------------------------------------------------------------------------
@@ -173,14 +201,18 @@ def _pairs_for(name: str, pool: list[Excerpt], num_pairs: int, rng: np.random.Ge
         combos = [(i, j) for i in n for j in n if i != j and spk[i] == spk[j]]
     elif name == "cross-chain":
         chains = sorted({_chain(s) for s in spk})
-        ordered = [(a, b) for a in chains for b in chains if a != b]
+        combos_by_pair: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        for i in n:
+            for j in n:
+                if _different_chains(spk[i], spk[j]):
+                    combos_by_pair.setdefault((_chain(spk[i]), _chain(spk[j])), []).append((i, j))
+        ordered = [(a, b) for a in chains for b in chains if (a, b) in combos_by_pair]
         if not ordered:
             return []
         chosen = []
-        for k, (a, b) in enumerate(ordered):
+        for k, pair in enumerate(ordered):
             quota = num_pairs // len(ordered) + (k < num_pairs % len(ordered))
-            combos = [(i, j) for i in n for j in n if _chain(spk[i]) == a and _chain(spk[j]) == b]
-            chosen += _choose(combos, quota, rng)
+            chosen += _choose(combos_by_pair[pair], quota, rng)
         return chosen
     else:
         raise ValueError(f"unknown evaluation set {name!r}; valid: {', '.join(EVAL_SETS)}")
@@ -192,8 +224,9 @@ def _pool(name: str, source: str, duration_s: float) -> list[Excerpt]:
         return list(_music_excerpts(source, duration_s))
     pool = _speech_excerpts(source, duration_s)
     if name == "cross-chain":
+        other_chains = _other_chain_excerpts(duration_s) if source == "shared" else []
         return [e for e in pool if is_held_out_vctk(e.speaker) or e.speaker.startswith("hifitts")] + \
-            _synth_excerpts(duration_s)
+            _synth_excerpts(duration_s) + other_chains
     return [e for e in pool if is_held_out_vctk(e.speaker)]
 
 
@@ -231,8 +264,8 @@ def _build_arrays(name: str, num_pairs: int, seed: int, duration_s: float, sourc
     index = np.array([(remap[i], remap[j]) for i, j in chosen], dtype=np.int64)
     pool_audio = np.stack([pool[k].audio for k in used]).astype(np.float32)
     pool_meta = [{"speaker": pool[k].speaker, "chain": _chain(pool[k].speaker), "path": _rel(pool[k].path),
-                  "start": int(pool[k].start), "loudness_lufs": round(float(pool[k].loudness_lufs), 3)}
-                 for k in used]
+                  "start": int(pool[k].start), "loudness_lufs": round(float(pool[k].loudness_lufs), 3),
+                  "bandwidth_hz": round(min(pool[k].bandwidth_hz, MAX_BANDWIDTH_HZ), 1)} for k in used]
     gen = torch.Generator().manual_seed(seed * 1000 + EVAL_SETS.index(name))
     params = DEFAULT_EQ.sample(len(chosen), gen).numpy()
     return pool_audio, pool_meta, index, params
@@ -262,7 +295,7 @@ def build_eval_set(name: str, num_pairs: int | None = None, seed: int = 0, durat
 
 
 def _cache_key(name: str, num_pairs: int, seed: int, duration_s: float, source: str) -> str:
-    roots = [shared_corpora_dir() / "real-speech", shared_corpora_dir() / "music"] if source == "shared" \
+    roots = [shared_corpora_dir() / c for c in ("real-speech", "music", "speech-other-chains")] if source == "shared" \
         else [Path(__file__).resolve().parent / "data"]
     files = sorted((str(p.relative_to(r.parent)), p.stat().st_size) for r in roots for p in r.rglob("*")
                    if p.suffix.lower() in (".wav", ".flac"))

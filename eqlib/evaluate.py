@@ -27,8 +27,8 @@ from tqdm.auto import tqdm
 from eqlib.eq import EQSettings
 from eqlib.metrics import (lts_distance_db, mean_ci95, param_errors, response_error_db,
                            third_octave_response_error_db)
-from eqlib.runtime import figures_dir, is_quick, one_thread, repo_root
-from eqlib.spectral_fit import spectral_match_batch
+from eqlib.runtime import figures_dir, is_quick, one_thread
+from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, spectral_match_batch
 
 System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
 
@@ -42,6 +42,7 @@ TABLE_METRICS = (
     ("lts_ideal_db", "LTS vs ideal (dB)"),
 )
 QUICK_NUM_PAIRS = 6
+FULL_BAND_HZ = 20000.0  # the top of the error grid for full-band pairs
 #: A block of the results table: the cross-chain pairs whose input and reference are both real recordings.
 REAL_CHAINS_ONLY = "cross-chain, real chains only"
 
@@ -94,8 +95,6 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
 
     if name.startswith("hybrid_"):
-        from eqlib.cli import HYBRID_PRIOR_WEIGHT  # one constant for the CLI and the evaluation
-
         return hybrid_system(load_system(name.removeprefix("hybrid_"), weights), HYBRID_PRIOR_WEIGHT)
     return load_system(name, weights)
 
@@ -151,7 +150,8 @@ def evaluate_system(system: System, pairs: Sequence, sample_rate: int = 44100, p
 
     Returns:
         Per-pair arrays: ``params`` (the predicted EQ) ``(pairs, bands, 3)``; ``gain_db``, ``freq_oct``,
-        ``q_oct`` ``(pairs, bands)``; ``response_db``, ``response_3oct_db`` (level-free response errors),
+        ``q_oct`` ``(pairs, bands)``; ``response_db``, ``response_3oct_db`` (level-free response errors over
+        the band both recordings hold, :func:`shared_bandwidth_hz`),
         ``lts_ideal_db`` (third-octave LTS distance of the input processed by the prediction to the input
         processed by θ), ``lts_reference_db`` (the same to the reference itself) and ``seconds`` (system
         time): ``(pairs,)``.
@@ -168,12 +168,24 @@ def evaluate_system(system: System, pairs: Sequence, sample_rate: int = 44100, p
     true = np.stack([np.asarray(p.params, dtype=np.float64) for p in pairs])
     results = {k: v.numpy() for k, v in param_errors(pred, true).items()}
     results["params"] = pred
-    results["response_db"] = response_error_db(pred, true, sample_rate).numpy()
-    results["response_3oct_db"] = third_octave_response_error_db(pred, true, sample_rate).numpy()
+    results["response_db"], results["response_3oct_db"] = np.zeros(len(pairs)), np.zeros(len(pairs))
+    bandwidths = np.array([shared_bandwidth_hz(p) for p in pairs])
+    for top in np.unique(bandwidths):  # band-limited pairs are scored on the band both recordings hold
+        rows = bandwidths == top
+        results["response_db"][rows] = response_error_db(pred[rows], true[rows], sample_rate,
+                                                         max_freq_hz=top).numpy()
+        results["response_3oct_db"][rows] = third_octave_response_error_db(pred[rows], true[rows], sample_rate,
+                                                                            max_freq_hz=top).numpy()
     results["lts_ideal_db"] = np.array(lts_ideal)
     results["lts_reference_db"] = np.array(lts_reference)
     results["seconds"] = seconds
     return results
+
+
+def shared_bandwidth_hz(pair) -> float:
+    """The highest frequency (Hz) both recordings of a pair hold (``meta[...]["bandwidth_hz"]``; 20 kHz when unknown)."""
+    meta = getattr(pair, "meta", {}) or {}
+    return min(float(meta.get(side, {}).get("bandwidth_hz", FULL_BAND_HZ)) for side in ("input", "reference"))
 
 
 def real_chain_mask(pairs: Sequence) -> np.ndarray:
@@ -281,35 +293,29 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
                   out: Path, paired: Sequence[str] | None = None) -> str:
-    """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it; return the table.
+    """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
+    from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
     ``paired`` (two system labels) appends their :func:`paired_table`.
     """
-    from eqlib import evalsets
+    from eqlib import evalsets, provenance
 
     set_names = [name for name in results if name in evalsets.EVAL_SETS]  # not derived blocks
     source = evalsets.available_eval_sets()[set_names[0]]
     command = f"python -m eqlib.evaluate --systems {' '.join(system_args)} --sets {' '.join(set_names)}"
     if Path(out).resolve() != (figures_dir() / "results.md").resolve():
-        command += f" --out {_display_path(Path(out))}"
+        command += f" --out {provenance.display_path(Path(out))}"
     if paired:
         command += f" --paired {' '.join(paired)}"
+    built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
-              f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n")
+              f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n{built_from}\n\n")
     table = results_table(results)
     if paired:
         table += "\n" + paired_table(results, *paired)
     out.write_text(header + table)
     return table
-
-
-def _display_path(path: Path) -> str:
-    """``path`` relative to the repository when inside it, else absolute."""
-    try:
-        return str(path.resolve().relative_to(repo_root()))
-    except ValueError:
-        return str(path.resolve())
 
 
 def main(argv: list[str] | None = None) -> None:

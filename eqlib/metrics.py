@@ -48,32 +48,39 @@ def level_free_error_db(predicted_db: torch.Tensor, true_db: torch.Tensor) -> to
     return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1)
 
 
-def error_grid_hz(sample_rate: float, num: int = 512) -> torch.Tensor:
-    """Log-spaced grid from 20 Hz to min(20 kHz, 0.49·sample_rate): ``(num,)`` in Hz."""
-    return torch.as_tensor(np.geomspace(ERROR_FREQ_MIN_HZ, min(ERROR_FREQ_MAX_HZ, 0.49 * sample_rate), num))
+def error_grid_hz(sample_rate: float, num: int = 512, max_freq_hz: float | None = None) -> torch.Tensor:
+    """Log-spaced grid from 20 Hz to min(20 kHz, 0.49·sample_rate, ``max_freq_hz``): ``(num,)`` in Hz."""
+    top = min(ERROR_FREQ_MAX_HZ, 0.49 * sample_rate, max_freq_hz or ERROR_FREQ_MAX_HZ)
+    return torch.as_tensor(np.geomspace(ERROR_FREQ_MIN_HZ, top, num))
 
 
 def response_error_db(predicted: torch.Tensor | np.ndarray, true: torch.Tensor | np.ndarray, sample_rate: float = 44100,
-                      num_freqs: int = 512, spec: EQSpec = DEFAULT_EQ) -> torch.Tensor:
+                      num_freqs: int = 512, spec: EQSpec = DEFAULT_EQ, max_freq_hz: float | None = None
+                      ) -> torch.Tensor:
     """Mean absolute dB difference of the cascaded responses on a log grid (20 Hz–20 kHz), level removed.
 
     Args:
         predicted, true: physical parameters ``(..., bands, 3)``.
         sample_rate: sampling rate in Hz at which both EQs run.
         num_freqs: log-spaced evaluation frequencies.
+        max_freq_hz: top of the grid when the recordings hold content only below it (band-limited
+            originals: an EQ above their band cannot be heard, so it is not scored).
 
     Returns:
         ``(...)`` errors in dB.
     """
-    grid = error_grid_hz(sample_rate, num_freqs)
+    grid = error_grid_hz(sample_rate, num_freqs, max_freq_hz)
     return level_free_error_db(spec.response_db(_as_params(predicted), grid, sample_rate),
                                spec.response_db(_as_params(true), grid, sample_rate))
 
 
 def third_octave_response_db(params: torch.Tensor | np.ndarray, sample_rate: float,
-                             spec: EQSpec = DEFAULT_EQ) -> torch.Tensor:
-    """Power-averaged cascaded response in each third-octave band: ``(..., bands_3oct)`` in dB."""
+                             spec: EQSpec = DEFAULT_EQ, max_freq_hz: float | None = None) -> torch.Tensor:
+    """Power-averaged cascaded response in each third-octave band (whose upper edge is below ``max_freq_hz``,
+    when given): ``(..., bands_3oct)`` in dB."""
     centres = torch.as_tensor(third_octave_centres_hz(sample_rate))
+    if max_freq_hz is not None:
+        centres = centres[centres * 2 ** (1 / 6) <= max_freq_hz]
     lo, hi = centres * 2 ** (-1 / 6), centres * 2 ** (1 / 6)
     steps = (torch.arange(POINTS_PER_BAND, dtype=torch.float64) + 0.5) / POINTS_PER_BAND  # midpoint rule
     freqs = (lo[:, None] + (hi - lo)[:, None] * steps).reshape(-1)
@@ -82,10 +89,11 @@ def third_octave_response_db(params: torch.Tensor | np.ndarray, sample_rate: flo
 
 
 def third_octave_response_error_db(predicted: torch.Tensor | np.ndarray, true: torch.Tensor | np.ndarray,
-                                   sample_rate: float = 44100, spec: EQSpec = DEFAULT_EQ) -> torch.Tensor:
+                                   sample_rate: float = 44100, spec: EQSpec = DEFAULT_EQ,
+                                   max_freq_hz: float | None = None) -> torch.Tensor:
     """Like :func:`response_error_db` but on third-octave band levels (what an ear or an RTA resolves): ``(...)`` dB."""
-    return level_free_error_db(third_octave_response_db(predicted, sample_rate, spec),
-                               third_octave_response_db(true, sample_rate, spec))
+    return level_free_error_db(third_octave_response_db(predicted, sample_rate, spec, max_freq_hz),
+                               third_octave_response_db(true, sample_rate, spec, max_freq_hz))
 
 
 def lts_distance_db(processed: np.ndarray, reference: np.ndarray, sample_rate: float) -> float:
