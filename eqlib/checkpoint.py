@@ -32,6 +32,14 @@ def save_checkpoint(path: str | Path, model: PairModel, **extra: Any) -> None:
         torch.save(payload, tmp)
 
 
+def write_payload(path: str | Path, payload: dict) -> None:
+    """Write a checkpoint dict read by :func:`read_checkpoint` (and amended) back atomically."""
+    if payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: refusing to write a payload that is not an eqlib checkpoint")
+    with atomic_path(Path(path)) as tmp:
+        torch.save(payload, tmp)
+
+
 def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dict (``weights_only=True``); raise :class:`CheckpointError`."""
     path = Path(path)

@@ -13,12 +13,14 @@ import torch
 
 from eqlib.checkpoint import CheckpointError, default_weights, load_model
 from eqlib.eq import EQSettings
-from eqlib.models import MODEL_NAMES, PairModel
+from eqlib.gate import SharedContentGate
+from eqlib.models import MODEL_NAMES, LTSNet, PairModel
 
 BLOCK_S = 30.0  # analysis block length (s): bounds memory for long files
 DEFAULT_MODEL = "proposed_db"  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
 
-__all__ = ["BLOCK_S", "CheckpointError", "LatentAccumulator", "Predictor", "load_predictor", "load_system"]
+__all__ = ["BLOCK_S", "DEFAULT_MODEL", "CheckpointError", "LatentAccumulator", "ModelSystem", "Predictor",
+           "load_predictor", "load_system"]
 
 
 class LatentAccumulator:
@@ -47,13 +49,20 @@ class LatentAccumulator:
 
 
 class Predictor:
-    """A trained model wrapped for numpy audio in, :class:`EQSettings` out."""
+    """A trained model wrapped for numpy audio in, :class:`EQSettings` out.
+
+    A model whose checkpoint carries a calibrated gate (``python -m eqlib.gate``; models that keep the long-term
+    spectrum in their latent: :class:`eqlib.models.LTSNet`) answers with the direct spectral fit when that fit
+    explains the two recordings' long-term spectra, i.e. when they share their content (:mod:`eqlib.gate`).
+    """
 
     def __init__(self, model: PairModel, checkpoint: dict | None = None) -> None:
         self.model = model.eval()
         self.checkpoint = checkpoint or {}
         self.sample_rate = model.config.features.sample_rate
         self.name = model.config.name
+        gate = self.checkpoint.get("gate")
+        self.gate = SharedContentGate(float(gate["threshold_db"])) if gate and isinstance(model, LTSNet) else None
 
     def latent_accumulator(self) -> LatentAccumulator:
         return LatentAccumulator(self.model)
@@ -67,16 +76,38 @@ class Predictor:
         return acc.latent()
 
     @torch.no_grad()
+    def network_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> list[EQSettings]:
+        """The network's EQ for each pair of latents ``(pairs, latent_dim)``, without the gate."""
+        params_norm = self.model.head(latent_in, latent_ref).params_norm.double().cpu().numpy()
+        return [EQSettings.from_norm(p) for p in params_norm]
+
+    def predict_batch_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> list[EQSettings]:
+        """The answer for each pair of latents ``(pairs, latent_dim)``: the network's, or the gated one."""
+        network = self.network_from_latents(latent_in, latent_ref)
+        if self.gate is None:
+            return network
+        bands = self.model.config.features.num_bank_rows
+        levels = [10 * np.log10(np.maximum(latent[:, :bands].double().cpu().numpy(), 1e-20))
+                  for latent in (latent_in, latent_ref)]
+        chosen, _ = self.gate.decide(self.model.config.features.band_centres_hz(), levels[0], levels[1], network,
+                                     self.sample_rate)
+        return chosen
+
     def predict_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> EQSettings:
-        params_norm = self.model.head(latent_in, latent_ref).params_norm[0]
-        return EQSettings.from_norm(params_norm.double().cpu().numpy())
+        """The answer for one pair of latents ``(1, latent_dim)``."""
+        return self.predict_batch_from_latents(latent_in, latent_ref)[0]
 
     def predict(self, input_mono: np.ndarray, reference_mono: np.ndarray) -> EQSettings:
         """EQ settings that give ``input_mono`` the reference's EQ style; both ``(time,)`` at ``sample_rate``."""
         return self.predict_from_latents(self.latent(input_mono), self.latent(reference_mono))
 
+    def predict_batch(self, inputs: list[np.ndarray], references: list[np.ndarray]) -> list[EQSettings]:
+        """:meth:`predict` for many pairs; the gate's fits run as one batch (much faster than pair by pair)."""
+        latents = [torch.cat([self.latent(x) for x in recordings]) for recordings in (inputs, references)]
+        return self.predict_batch_from_latents(*latents)
 
-def load_predictor(model: str = "proposed_db", weights: str | Path | None = None,
+
+def load_predictor(model: str = DEFAULT_MODEL, weights: str | Path | None = None,
                    device: torch.device | str = "cpu") -> Predictor:
     """A :class:`Predictor` from a shipped model name or a weights file; raises :class:`CheckpointError`."""
     if weights is None:
@@ -87,14 +118,26 @@ def load_predictor(model: str = "proposed_db", weights: str | Path | None = None
     return Predictor(net, payload)
 
 
-def load_system(name: str, weights: str | Path | None = None):
-    """An evaluation system ``(input, reference, sample_rate) -> EQSettings`` backed by a model."""
-    predictor = load_predictor(name, weights)
+class ModelSystem:
+    """An evaluation system ``(input, reference, sample_rate) -> EQSettings`` backed by a :class:`Predictor`, with
+    a ``batch`` method (``eqlib.evaluate`` calls it with a whole set)."""
 
-    def system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-        if sample_rate != predictor.sample_rate:
-            raise ValueError(f"{name} expects {predictor.sample_rate} Hz audio, got {sample_rate} Hz")
-        return predictor.predict(input_audio, reference_audio)
+    def __init__(self, predictor: Predictor, name: str) -> None:
+        self.predictor, self.__name__ = predictor, name
 
-    system.__name__ = name
-    return system
+    def _check(self, sample_rate: int) -> None:
+        if sample_rate != self.predictor.sample_rate:
+            raise ValueError(f"{self.__name__} expects {self.predictor.sample_rate} Hz audio, got {sample_rate} Hz")
+
+    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
+        self._check(sample_rate)
+        return self.predictor.predict(input_audio, reference_audio)
+
+    def batch(self, inputs: list[np.ndarray], references: list[np.ndarray], sample_rate: int) -> list[EQSettings]:
+        self._check(sample_rate)
+        return self.predictor.predict_batch(list(inputs), list(references))
+
+
+def load_system(name: str, weights: str | Path | None = None) -> ModelSystem:
+    """An evaluation system backed by a model (shipped ``name``, or the checkpoint ``weights``)."""
+    return ModelSystem(load_predictor(name, weights), name)

@@ -1,0 +1,159 @@
+"""The paper's application cases, measured: harsh sibilance and muddy bass, in the input or in the reference.
+
+Each case takes pairs of recordings of different held-out speakers from ONE recording chain (VCTK's studio),
+so that the problem is the only EQ difference between input and reference, and adds the problem — a +9 dB
+bell at 6.5 kHz, or a +9 dB low shelf at 250 Hz — to one of them:
+
+- "reference has it": the reference carries the problem; the right answer adds it to the input;
+- "input has it": the input carries it; the right answer removes it (the same band at −9 dB).
+
+Scored per pair at the problem's probe frequency (the bell's centre; one octave below the shelf's corner): the
+level-free gain of the predicted cascade there (its dB at the probe minus its mean over 20 Hz–20 kHz, the
+metric's level removal) against the same for the right answer. A case is right when the mean over its pairs
+has the right sign and lies within ``TOLERANCE_DB`` of the right answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from eqlib.audio import loudness_lufs
+from eqlib.eq import EQSettings
+from eqlib.metrics import error_grid_hz, mean_ci95
+from eqlib.plots import format_freq_axis
+
+SAMPLE_RATE = 44100
+TARGET_LUFS = -23.0
+TOLERANCE_DB = 4.0
+#: problem → (the +9 dB EQ that causes it, probe frequency in Hz)
+PROBLEMS: dict[str, tuple[EQSettings, float]] = {
+    "harsh sibilance": (EQSettings([[0, 120, 0.707], [0, 450, 1.0], [9, 6500, 2.0], [0, 6000, 0.707]]), 6500.0),
+    "muddy bass": (EQSettings([[9, 250, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]), 125.0),
+}
+DIRECTIONS = ("reference has it", "input has it")
+System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
+
+
+def wanted_settings(problem: str, direction: str) -> EQSettings:
+    """The right answer: the problem's EQ (reference has it) or the same bands with the gains negated (input has it)."""
+    settings = PROBLEMS[problem][0]
+    if direction == "reference has it":
+        return settings
+    params = settings.params.copy()
+    params[:, 0] *= -1
+    return EQSettings(params, settings.spec)
+
+
+def probe_gain_db(settings: EQSettings, freq_hz: float, sample_rate: int = SAMPLE_RATE) -> float:
+    """Level-free gain (dB) of ``settings`` at ``freq_hz``: its response there minus its mean on the metric's grid."""
+    grid = error_grid_hz(sample_rate).numpy()
+    level = float(np.mean(settings.response_db(grid, sample_rate)))
+    return float(settings.response_db(np.array([freq_hz]), sample_rate)[0]) - level
+
+
+def normalise_lufs(audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> np.ndarray:
+    """``audio (time,)`` at 44.1 kHz scaled to ``target_lufs`` (LUFS, BS.1770), float64."""
+    audio = np.asarray(audio, dtype=np.float64)
+    return audio * 10 ** ((target_lufs - loudness_lufs(audio, SAMPLE_RATE)) / 20)
+
+
+@dataclass
+class CaseResult:
+    """One problem in one direction over many pairs: predictions and probe gains ``(pairs,)``."""
+
+    problem: str
+    direction: str
+    wanted: EQSettings
+    predicted: list[EQSettings]
+    probe_db: np.ndarray
+    wanted_probe_db: float
+
+    @property
+    def right_direction(self) -> int:
+        """Pairs whose probe gain has the sign of the right answer."""
+        return int(np.sum(np.sign(self.probe_db) == np.sign(self.wanted_probe_db)))
+
+    @property
+    def within_tolerance(self) -> int:
+        """Pairs whose probe gain is within ``TOLERANCE_DB`` of the right answer."""
+        return int(np.sum(np.abs(self.probe_db - self.wanted_probe_db) <= TOLERANCE_DB))
+
+    @property
+    def is_right(self) -> bool:
+        """The mean probe gain has the right sign and is within ``TOLERANCE_DB`` of the right answer."""
+        mean = float(np.mean(self.probe_db))
+        return np.sign(mean) == np.sign(self.wanted_probe_db) and abs(mean - self.wanted_probe_db) <= TOLERANCE_DB
+
+
+def case_pairs(num_pairs: int = 12) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``num_pairs`` (input, clean reference) pairs of different held-out VCTK speakers (one studio chain): the
+    first pairs of the ``speech-other-speaker`` evaluation set, before its EQ θ (``reference_clean``)."""
+    from eqlib.evalsets import load_eval_set
+
+    return [(p.input, p.reference_clean) for p in load_eval_set("speech-other-speaker")[:num_pairs]]
+
+
+def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[CaseResult]:
+    """Every problem in both directions on every (input, reference) pair of clean 44.1 kHz recordings ``(time,)``."""
+    results = []
+    for problem, (settings, probe_hz) in PROBLEMS.items():
+        for direction in DIRECTIONS:
+            predicted = []
+            for clean_in, clean_ref in pairs:
+                x, r = normalise_lufs(clean_in), normalise_lufs(clean_ref)
+                if direction == "input has it":
+                    x = normalise_lufs(settings.apply(x, SAMPLE_RATE))
+                else:
+                    r = normalise_lufs(settings.apply(r, SAMPLE_RATE))
+                predicted.append(system(x.astype(np.float32), r.astype(np.float32), SAMPLE_RATE))
+            wanted = wanted_settings(problem, direction)
+            results.append(CaseResult(problem, direction, wanted, predicted,
+                                      np.array([probe_gain_db(p, probe_hz) for p in predicted]),
+                                      probe_gain_db(wanted, probe_hz)))
+    return results
+
+
+def cases_table(results_by_system: dict[str, list[CaseResult]]) -> str:
+    """Markdown: per system and case, the mean probe gain ± 95 % CI, the right answer and the pair counts."""
+    lines = ["| system | problem | where | right answer (dB) | predicted (dB, mean ± 95 % CI) | right direction | "
+             f"within ±{TOLERANCE_DB:g} dB | case right |", "|---|---|---|---:|---:|---:|---:|:---:|"]
+    for system, results in results_by_system.items():
+        for r in results:
+            mean, half = mean_ci95(r.probe_db)
+            n = len(r.probe_db)
+            lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} | {mean:+.1f} ± {half:.1f} "
+                         f"| {r.right_direction}/{n} | {r.within_tolerance}/{n} | {'yes' if r.is_right else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def figure_cases(results: Sequence[CaseResult], title: str | None = None) -> plt.Figure:
+    """One panel per case: every pair's predicted cascade (level-free, thin) against the right answer (thick),
+    with the tolerance at the probe frequency."""
+    problems = list(dict.fromkeys(r.problem for r in results))
+    fig, axes = plt.subplots(len(problems), len(DIRECTIONS), figsize=(12, 4.0 * len(problems)), squeeze=False,
+                             sharey=True, constrained_layout=True)
+    grid = error_grid_hz(SAMPLE_RATE).numpy()
+    for r in results:
+        ax = axes[problems.index(r.problem), DIRECTIONS.index(r.direction)]
+        for k, settings in enumerate(r.predicted):
+            response = settings.response_db(grid, SAMPLE_RATE)
+            ax.semilogx(grid, response - response.mean(), color="#d62728", lw=0.8, alpha=0.45,
+                        label="predicted (one line per pair)" if k == 0 else None)
+        wanted = r.wanted.response_db(grid, SAMPLE_RATE)
+        ax.semilogx(grid, wanted - wanted.mean(), color="0.1", lw=2.2, label="right answer")
+        probe_hz = PROBLEMS[r.problem][1]
+        ax.errorbar([probe_hz], [r.wanted_probe_db], yerr=TOLERANCE_DB, color="0.1", capsize=6, lw=1.2,
+                    label=f"±{TOLERANCE_DB:g} dB at the probe")
+        ax.set_title(f"{r.problem}: {r.direction} ({'right' if r.is_right else 'wrong'}: "
+                     f"mean {np.mean(r.probe_db):+.1f} dB, {r.within_tolerance}/{len(r.probe_db)} pairs within)",
+                     fontsize="small")
+        format_freq_axis(ax)
+        ax.set_ylabel("level-free response (dB)")
+    axes[0, 0].legend(fontsize="small", loc="lower left")
+    if title:
+        fig.suptitle(title)
+    return fig
