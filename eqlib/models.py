@@ -39,6 +39,7 @@ class ModelConfig:
     num_params: int = DEFAULT_EQ.num_params
     architecture: str = "conv"  # "conv": the paper's extractor on mel; "lts": LTSNet on band statistics
     dropout: float = 0.0
+    lts_difference: bool = True  # LTSNet: the head also sees the raw long-term spectral difference
 
     @property
     def latent_dim(self) -> int:
@@ -67,6 +68,7 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
                           dropout=0.3),
 }
 PAPER_MODELS = ("baseline_linear", "baseline_db", "proposed_db")
+INFERENCE_CHUNK = 8  # recordings per extractor call in forward_audio (see benchmarks/bench_inference.py)
 MODEL_NAMES = tuple(MODEL_CONFIGS)
 
 
@@ -191,8 +193,14 @@ class PairModel(nn.Module, ABC):
         return self.bank(self.spectrogram(audio))
 
     def forward_audio(self, audio_in: torch.Tensor, audio_ref: torch.Tensor) -> ModelOutput:
-        """Waveforms ``(batch, time)`` at ``config.features.sample_rate`` → :class:`ModelOutput`."""
-        return self.head(self.latent(self.audio_rows(audio_in)), self.latent(self.audio_rows(audio_ref)))
+        """Waveforms ``(batch, time)`` at ``config.features.sample_rate`` → :class:`ModelOutput` (inference).
+
+        Latents are computed ``INFERENCE_CHUNK`` recordings at a time: a whole batch of 3-s spectrograms and
+        activations does not fit in the CPU's caches, and each recording's latent depends on it alone.
+        """
+        latent_in, latent_ref = (torch.cat([self.latent(self.audio_rows(chunk))
+                                            for chunk in audio.split(INFERENCE_CHUNK)]) for audio in (audio_in, audio_ref))
+        return self.head(latent_in, latent_ref)
 
 
 class EQNet(PairModel):
@@ -249,8 +257,8 @@ class LTSNet(PairModel):
                              ((centres >= lo) & (centres <= hi)).sum(), persistent=False)
         bands, hidden = len(centres), config.hidden_dim
         self.encoder = _mlp([self.STATISTICS * bands, hidden, hidden], config.dropout)
-        self.predictor = _mlp([3 * hidden + bands, config.compare_dim, config.compare_dim, config.num_params],
-                              config.dropout)
+        head_in = 3 * hidden + (bands if config.lts_difference else 0)
+        self.predictor = _mlp([head_in, config.compare_dim, config.compare_dim, config.num_params], config.dropout)
 
     def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
         log_power = torch.log10(rows.float().clamp_min(DB_FLOOR))
@@ -275,7 +283,8 @@ class LTSNet(PairModel):
     def head(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> ModelOutput:
         (lts_in, stats_in), (lts_ref, stats_ref) = self.statistics(latent_in), self.statistics(latent_ref)
         enc_in, enc_ref = self.encoder(torch.cat([stats_in, stats_ref])).split(latent_in.shape[0])
-        fed = torch.cat([enc_in, enc_ref, enc_ref - enc_in, lts_ref - lts_in], dim=-1)
+        parts = [enc_in, enc_ref, enc_ref - enc_in] + ([lts_ref - lts_in] if self.config.lts_difference else [])
+        fed = torch.cat(parts, dim=-1)
         return ModelOutput(torch.sigmoid(self.predictor(fed)), latent_in, latent_ref, fed)
 
 

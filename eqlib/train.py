@@ -31,7 +31,7 @@ from eqlib.checkpoint import read_checkpoint, save_checkpoint
 from eqlib.datacache import code_digest, files_listing, load_or_build
 from eqlib.eq import DEFAULT_EQ
 from eqlib.metrics import response_error_db
-from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, PairModel, build_model
+from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, ModelConfig, PairModel, build_model
 from eqlib.optim import AdamW, clip_grad_norm_
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
 from eqlib.runtime import shared_corpora_dir
@@ -64,6 +64,7 @@ class TrainConfig:
     chain_prob: float = 0.5  # probability of a shared random "recording chain" EQ on both recordings
     chain_gain_scale: float = 0.3  # the chain EQ's gains are the EQ's gains × this (±4.5 dB)
     variant_probs: tuple[float, float, float] = (0.8, 0.1, 0.1)  # other speaker / same speaker / same content
+    lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
     tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
     device: str = "auto"
@@ -75,6 +76,12 @@ class TrainConfig:
     def pair_config(self) -> PairConfig:
         return PairConfig(crop_frames=self.crop_frames, variant_probs=tuple(self.variant_probs),
                           chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale)
+
+
+def model_config(config: TrainConfig) -> ModelConfig:
+    """The architecture a run trains: ``MODEL_CONFIGS[config.model]`` with the run's architecture switches."""
+    base = MODEL_CONFIGS[config.model]
+    return replace(base, lts_difference=config.lts_difference) if base.architecture == "lts" else base
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -269,7 +276,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
         print(f"eqlib.train on {device} × {world}, source {source_version()}: " + json.dumps(asdict(config)))
 
     torch.manual_seed(config.seed)
-    model = build_model(config.model).to(device)
+    model = build_model(model_config(config)).to(device)
     optimiser = make_optimiser(model, config)
     step, best, bad_evals = 0, {"val_response_db": float("inf")}, 0
     if resume and (out_dir / "last.pt").exists():
