@@ -16,19 +16,26 @@ from pathlib import Path
 
 import torch
 
-from eqlib.checkpoint import WEIGHTS_DIR, read_checkpoint
+from eqlib.checkpoint import WEIGHTS_DIR, read_checkpoint, write_payload
 from eqlib.models import MODEL_NAMES
 
 CARD = WEIGHTS_DIR / "MODEL_CARD.md"
 TRAINING_BEGIN, TRAINING_END = "<!-- training:begin -->", "<!-- training:end -->"
 
 
+def _flag(key: str, value) -> str:
+    """One ``eqlib.train`` option as typed on the command line."""
+    flag = f"--{key.replace('_', '-')}"
+    if isinstance(value, bool):
+        return flag if value else f"--no-{key.replace('_', '-')}"
+    if isinstance(value, (list, tuple)):
+        return f"{flag} {' '.join(str(v) for v in value)}"
+    return f"{flag} {value}"
+
+
 def train_command(train_config: dict, out: str) -> str:
     """The exact ``python -m eqlib.train`` command that reproduces a run's config."""
-    args = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool) else
-                    (f"--{k.replace('_', '-')}" if v else f"--no-{k.replace('_', '-')}")
-                    for k, v in train_config.items())
-    return f"python -m eqlib.train --out {out} {args}"
+    return f"python -m eqlib.train --out {out} " + " ".join(_flag(k, v) for k, v in train_config.items())
 
 
 def ship(run_dir: str | Path, hardware: str) -> Path:
@@ -41,16 +48,17 @@ def ship(run_dir: str | Path, hardware: str) -> Path:
     payload["wall_s"] = float(rows[-1]["wall_s"])
     payload["steps_run"] = int(rows[-1]["step"])
     payload["command"] = train_command(payload["train_config"], str(run_dir))
+    payload.pop("optimizer", None)
     target = WEIGHTS_DIR / f"{name}.pt"
-    torch.save(payload, target)
+    write_payload(target, payload)
     shutil.copyfile(run_dir / "metrics.csv", WEIGHTS_DIR / f"{name}.metrics.csv")
     return target
 
 
 def training_section() -> str:
     """Markdown table of every shipped checkpoint's training facts."""
-    lines = ["| model | data | best step / steps run | batch | wall time | hardware | val response error (dB) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | data | best step / steps run | batch | pairs seen | wall time | hardware | "
+             "val response error (dB) | shared-content gate |", "|---|---|---|---|---:|---|---|---|---|"]
     commands = []
     for name in MODEL_NAMES:
         path = WEIGHTS_DIR / f"{name}.pt"
@@ -58,9 +66,12 @@ def training_section() -> str:
             continue
         p = read_checkpoint(path)
         tc = p["train_config"]
+        gate = p.get("gate")
+        gate_text = (f"fit residual ≤ {gate['threshold_db']:.1f} dB (val {gate['val_error_db']:.2f} dB gated, "
+                     f"{gate['val_error_network_db']:.2f} dB network)" if gate else "none")
         lines.append(f"| `{name}` | {tc['data']} | {p['step']} / {p.get('steps_run', '?')} | {tc['batch_size']} | "
-                     f"{p.get('wall_s', 0) / 60:.0f} min | {p.get('hardware', '?')} | "
-                     f"{p['best_metrics']['val_response_db']:.2f} |")
+                     f"{p['step'] * tc['batch_size']:,} | {p.get('wall_s', 0) / 60:.0f} min | {p.get('hardware', '?')} | "
+                     f"{p['best_metrics']['val_response_db']:.2f} | {gate_text} |")
         commands.append(f"- `{name}`: `{p.get('command', '?')}`")
     return "\n".join(lines + ["", "Exact commands:", *commands])
 

@@ -278,12 +278,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     torch.manual_seed(config.seed)
     model = build_model(model_config(config)).to(device)
     optimiser = make_optimiser(model, config)
-    step, best, bad_evals = 0, {"val_response_db": float("inf")}, 0
+    step, best, bad_evals, wall_before_s = 0, {"val_response_db": float("inf")}, 0, 0.0
     if resume and (out_dir / "last.pt").exists():
         payload = read_checkpoint(out_dir / "last.pt")
         model.load_state_dict(payload["state_dict"])
         optimiser.load_state_dict(payload["optimizer"])
         step, best, bad_evals = payload["step"], payload["best_metrics"], payload["bad_evals"]
+        wall_before_s = float(payload.get("wall_s", 0.0))  # training time of the earlier sessions
         if rank == 0:
             print(f"resumed from {out_dir / 'last.pt'} at step {step}")
 
@@ -318,12 +319,13 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             if improved:
                 best = {**metrics, "step": step}
             if rank == 0:
-                row = {"step": step, "wall_s": round(time.time() - started, 1), "lr": lr_at(step, config),
+                wall_s = round(wall_before_s + time.time() - started, 1)
+                row = {"step": step, "wall_s": wall_s, "lr": lr_at(step, config),
                        **{f"train_{k}": v for k, v in train_parts.items()}, **metrics}
                 _append_csv(out_dir / "metrics.csv", row)
                 bar.set_postfix(val_db=f"{metrics['val_response_db']:.2f}", best=f"{best['val_response_db']:.2f}")
                 extra = dict(train_config=asdict(config), step=step, metrics=metrics, best_metrics=best,
-                             bad_evals=bad_evals, source=version)
+                             bad_evals=bad_evals, source=version, wall_s=wall_s)
                 if improved:
                     save_checkpoint(out_dir / "best.pt", model, **extra)
                 save_checkpoint(out_dir / "last.pt", model, optimizer=optimiser.state_dict(), **extra)
