@@ -4,7 +4,8 @@ small pixel tolerance; name the files that drift (``make figures-check``).
 ``python -m eqlib.figures_check`` runs :func:`eqlib.figures.make_all` into ``cache/figures-check/`` (needs the
 corpora: ``make data``) and compares; ``--regenerated DIR`` compares a folder made elsewhere instead.
 
-- Text (``.md``): the numbers, in order, must be identical as written, and so must the words between them.
+- Text (``.md``, ``.txt``): the numbers must be identical as written, and so must the words between them
+  (lines are matched by their words, so an added line is named, not counted as every later number changed).
   Code spans (`` `…` ``) are left out: they hold commands and paths (the regenerated ``results.md`` names its
   own folder in its regeneration command), not results.
 - Images (``.png``): same size, no channel of any pixel more than ``LEVEL_TOLERANCE`` levels off, and at most
@@ -17,6 +18,7 @@ corpora: ``make data``) and compares; ``--regenerated DIR`` compares a folder ma
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import shutil
 import sys
@@ -49,22 +51,38 @@ def _lines_without_code(text: str) -> list[str]:
     return [CODE_SPAN.sub("`…`", line) for line in text.splitlines()]
 
 
+def _describe(tag: str, i1: int, i2: int, j1: int, j2: int) -> str:
+    span = lambda a, b: f"line {a + 1}" if b - a == 1 else f"lines {a + 1}–{b}"  # noqa: E731
+    if tag == "insert":
+        return f"{span(j1, j2)} added"
+    if tag == "delete":
+        return f"{span(i1, i2)} of the committed file removed"
+    return f"{span(j1, j2)} changed"
+
+
 def compare_text(expected: str, actual: str) -> tuple[bool, str]:
-    """``(drift, detail)`` for two Markdown texts: numbers must be identical, and the words between them."""
+    """``(drift, detail)`` for two Markdown texts: numbers must be identical, and the words between them.
+
+    Lines are matched by their words (numbers masked) first, so an added line is reported as such instead of
+    shifting every number after it; numbers are then compared within matched lines."""
     old, new = _lines_without_code(expected), _lines_without_code(actual)
-    old_numbers = [(i, m.group()) for i, line in enumerate(old) for m in NUMBER.finditer(line)]
-    new_numbers = [(i, m.group()) for i, line in enumerate(new) for m in NUMBER.finditer(line)]
-    differing = [(a, b) for a, b in zip(old_numbers, new_numbers) if a[1] != b[1]]
-    if differing or len(old_numbers) != len(new_numbers):
-        first = differing[0] if differing else None
-        where = f"; first on line {first[1][0] + 1}: {first[0][1]} → {first[1][1]}" if first else ""
-        return True, (f"{len(differing)} of {len(old_numbers)} numbers differ"
-                      f"{'' if len(old_numbers) == len(new_numbers) else f', {len(new_numbers)} numbers now'}{where}")
-    old_words, new_words = ([NUMBER.sub("#", line) for line in lines] for lines in (old, new))
-    if old_words != new_words:
-        line = next((i for i, (a, b) in enumerate(zip(old_words, new_words)) if a != b), min(len(old), len(new)))
-        return True, f"same {len(old_numbers)} numbers, but the text differs from line {line + 1}"
-    return False, f"{len(old_numbers)} numbers identical"
+    matcher = difflib.SequenceMatcher(a=[NUMBER.sub("#", line) for line in old],
+                                      b=[NUMBER.sub("#", line) for line in new], autojunk=False)
+    numbers, text = [], []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            text.append(_describe(tag, i1, i2, j1, j2))
+            continue
+        for i, j in zip(range(i1, i2), range(j1, j2)):
+            numbers += [(j, a, b) for a, b in zip(NUMBER.findall(old[i]), NUMBER.findall(new[j])) if a != b]
+    total = sum(len(NUMBER.findall(line)) for line in old)
+    parts = []
+    if numbers:
+        line, a, b = numbers[0]
+        parts.append(f"{len(numbers)} of {total} numbers differ; first on line {line + 1}: {a} → {b}")
+    if text:
+        parts.append(f"text differs in {len(text)} place{'s' if len(text) > 1 else ''}; first: {text[0]}")
+    return (True, "; ".join(parts)) if parts else (False, f"{total} numbers identical")
 
 
 def compare_image(expected: Path, actual: Path, level_tolerance: int = LEVEL_TOLERANCE,

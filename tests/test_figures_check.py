@@ -43,12 +43,19 @@ def test_commands_and_paths_in_code_spans_are_not_results() -> None:
 
 def test_changed_words_drift_even_with_the_same_numbers() -> None:
     drift, detail = compare_text(TABLE, TABLE.replace("identity", "identity (examples)"))
-    assert drift and "text differs from line 7" in detail
+    assert drift and detail == "text differs in 1 place; first: line 7 changed"
 
 
 def test_a_missing_row_drifts() -> None:
     drift, detail = compare_text(TABLE, TABLE.replace("| identity | 4.47 ± 0.29 |\n", ""))
-    assert drift and "2 numbers now" in detail
+    assert drift and detail == "text differs in 1 place; first: line 7 of the committed file removed"
+
+
+def test_an_added_line_is_named_and_the_numbers_after_it_still_compared() -> None:
+    added = TABLE.replace("\n| system", "\nBuilt from corpora music (SHA-256 9207dcc902a5e1f6).\n\n| system")
+    drift, detail = compare_text(TABLE, added.replace("0.19", "0.18"))
+    assert drift and detail == ("1 of 4 numbers differ; first on line 10: 0.19 → 0.18; "
+                                "text differs in 1 place; first: lines 4–5 added")
 
 
 def test_image_within_tolerance_passes(tmp_path) -> None:
