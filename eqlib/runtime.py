@@ -1,4 +1,14 @@
-"""Run-time switches shared by notebooks, scripts and tests: quick mode, paths, seeds."""
+"""Run-time switches shared by notebooks, scripts and tests: the run mode, paths, seeds.
+
+Three modes size every notebook and ``make figures`` without changing their code path:
+
+- ``quick``: seconds per notebook, small data and few steps (CI, nbval; ``EQLIB_QUICK=1`` also selects it);
+- ``class``: a lecture's pace, minutes per notebook on a 2-core CPU (notebook 03 trains long enough to show a
+  real learning curve); the mode ``make notebooks`` runs;
+- ``full``: the real thing (full evaluation sets, full training), the default.
+
+``EQLIB_MODE=quick|class|full`` chooses; when it is unset, ``EQLIB_QUICK`` decides between quick and full.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +17,48 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 QUICK_ENV = "EQLIB_QUICK"
+MODE_ENV = "EQLIB_MODE"
+MODES = ("quick", "class", "full")
+MODE_PURPOSE = {"quick": "seconds per notebook, small data and few steps (CI)",
+                "class": "minutes per notebook on a 2-core CPU",
+                "full": "full evaluation sets and full training"}
+T = TypeVar("T")
+
+
+def mode() -> str:
+    """The run mode, one of ``MODES``: ``$EQLIB_MODE`` if set, else ``quick`` when ``EQLIB_QUICK`` is true, else ``full``.
+
+    Raises ``ValueError`` naming the valid modes when ``EQLIB_MODE`` holds anything else.
+    """
+    chosen = os.environ.get(MODE_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in MODES:
+            raise ValueError(f"{MODE_ENV}={chosen!r} is not a mode; use one of {', '.join(MODES)}")
+        return chosen
+    quick = os.environ.get(QUICK_ENV, "0").strip().lower() not in ("", "0", "false", "no")
+    return "quick" if quick else "full"
 
 
 def is_quick() -> bool:
-    """True when ``EQLIB_QUICK`` is set to a true value: small data and few steps (CI, nbval)."""
-    return os.environ.get(QUICK_ENV, "0").strip().lower() not in ("", "0", "false", "no")
+    """True in quick mode: small data and few steps (CI, nbval)."""
+    return mode() == "quick"
+
+
+def by_mode(quick: T, class_: T, full: T) -> T:
+    """The value for the current :func:`mode`, e.g. ``by_mode(quick=6, class_=20, full=50)`` pairs to check."""
+    return {"quick": quick, "class": class_, "full": full}[mode()]
+
+
+def mode_note() -> str:
+    """One line for the top of a notebook's output: the mode it ran in, what that means, how to change it."""
+    return (f"mode: {mode()} ({MODE_PURPOSE[mode()]}); set {MODE_ENV}=quick|class|full before starting "
+            f"Jupyter to change it")
 
 
 def repo_root() -> Path:
@@ -25,20 +67,20 @@ def repo_root() -> Path:
 
 
 def figures_dir() -> Path:
-    """Where figures and tables are written (created on demand): ``figures/`` at the repository root,
-    or ``cache/figures-quick/`` in quick mode so that tests and CI never overwrite committed figures."""
-    path = repo_root() / "cache" / "figures-quick" if is_quick() else repo_root() / "figures"
+    """Where figures and tables are written (created on demand): ``figures/`` at the repository root in full
+    mode, else ``cache/figures-<mode>/``, so that tests, CI and classes never overwrite committed figures."""
+    path = repo_root() / "figures" if mode() == "full" else repo_root() / "cache" / f"figures-{mode()}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def shared_corpora_dir() -> Path | None:
-    """``../shared/corpora`` beside the checkout (or ``$EQLIB_CORPORA``) if present, else ``None``."""
-    candidates = [os.environ.get("EQLIB_CORPORA"), repo_root().parent / "shared" / "corpora"]
-    for c in candidates:
-        if c and Path(c).is_dir():
-            return Path(c)
-    return None
+    """The folder of evaluation corpora, else ``None``: ``$EQLIB_CORPORA``, then ``data/corpora`` (``make data``),
+    then ``../shared/corpora`` (decided in one place, :func:`eqlib.corpora.locate_corpora`)."""
+    from eqlib.corpora import locate_corpora  # eqlib.corpora imports this module
+
+    location = locate_corpora()
+    return None if location is None else location.path
 
 
 def seed_everything(seed: int) -> torch.Generator:
