@@ -51,12 +51,12 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from eqlib.audio import MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE, AudioError
-
 NORMALIZE_PEAK_DBFS = -1.0
 EXPORTS = ("table", "ffmpeg", "pedalboard", "eqapo")  # what --print writes on stdout
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # listed for --help without importing torch
 
+# The limits in these texts are eqlib.audio's MIN_DURATION_S, MIN_SAMPLE_RATE and MAX_CHANNELS, written out so that
+# `eqlib --help` imports nothing but the standard library (tests/test_cli.py keeps them equal).
 EXIT_CODES: dict[str, tuple[int, str]] = {
     "internal": (1, "unexpected internal error"),
     "usage": (2, "usage error (unknown option, missing or non-numeric argument)"),
@@ -66,9 +66,9 @@ EXIT_CODES: dict[str, tuple[int, str]] = {
     "empty": (6, "input file empty (0 bytes or no samples)"),
     "silent": (7, "input silent (peak below -100 dBFS)"),
     "nonfinite": (8, "input contains NaN or infinite samples"),
-    "too_short": (9, f"input shorter than {MIN_DURATION_S:g} s"),
-    "sample_rate": (10, f"input sample rate below {MIN_SAMPLE_RATE} Hz"),
-    "channels": (11, f"input has more than {MAX_CHANNELS} channels"),
+    "too_short": (9, "input shorter than 0.5 s"),
+    "sample_rate": (10, "input sample rate below 16000 Hz"),
+    "channels": (11, "input has more than 2 channels"),
     "same_path": (12, "output path is also an input path"),
     "exists": (13, "output exists (pass --force to overwrite)"),
     "output": (14, "output unusable: folder missing or not writable, or unknown format"),
@@ -90,6 +90,7 @@ class CLIError(Exception):
 
 def failure(err: BaseException) -> tuple[str, str]:
     """``(kind, one-line message)`` of any failure: the one place that maps errors to exit codes."""
+    from eqlib.audio import AudioError
     from eqlib.checkpoint import CheckpointError
 
     if isinstance(err, (CLIError, AudioError)):
@@ -376,10 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
         "match", help="give INPUT the EQ style of REFERENCE", epilog=_epilog(), formatter_class=fmt,
         usage="eqlib match INPUT REFERENCE -o OUTPUT [options]\n"
               "       eqlib match INPUT [INPUT ...] --reference REFERENCE --out-dir DIR [options]",
-        description="Predict the 4-band EQ that gives INPUT the EQ style of REFERENCE, print it, and write INPUT "
-                    "filtered through it. With --reference, match every INPUT to that one reference (analysed "
-                    "once) into DIR: DIR/NAME (audio) and DIR/NAME.json (settings) per input, one line each; a "
-                    "failing input is reported and the others still processed.")
+        description="Predict the 4-band EQ that gives INPUT the EQ style of REFERENCE, print it, and write INPUT\n"
+                    "filtered through it. With --reference, match every INPUT to that one reference (analysed\n"
+                    "once) into DIR: DIR/NAME (audio) and DIR/NAME.json (settings) per input, one line each; a\n"
+                    "failing input is reported and the others are still processed.")
     match.add_argument("inputs", nargs="+", metavar="INPUT",
                        help="recording to equalise, then the reference (any speaker, any words); with --reference, "
                             "all recordings to equalise")

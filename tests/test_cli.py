@@ -187,6 +187,11 @@ def test_usage_errors(capsys, pair):
 
 
 def test_exit_codes_distinct_and_documented(capsys):
+    from eqlib.audio import MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE
+
+    assert cli.EXIT_CODES["too_short"][1] == f"input shorter than {MIN_DURATION_S:g} s"
+    assert cli.EXIT_CODES["sample_rate"][1] == f"input sample rate below {MIN_SAMPLE_RATE} Hz"
+    assert cli.EXIT_CODES["channels"][1] == f"input has more than {MAX_CHANNELS} channels"
     codes = [code for code, _ in cli.EXIT_CODES.values()]
     assert len(set(codes)) == len(codes) and 0 not in codes
     code, out, _ = run_cli(capsys, "match", "--help")
@@ -476,13 +481,18 @@ def test_batch_usage_errors(argv, kind, capsys):
 
 
 # --- a fast start ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("argv", [["--help"], ["info", "{wav}"], ["match", "--help"]])
-def test_help_and_info_import_neither_torch_nor_scipy_signal(argv, pair):
-    code = ("import sys, runpy; sys.argv = ['eqlib'] + sys.argv[1:]\n"
+@pytest.mark.parametrize("argv, also_absent", [(["--help"], ["numpy"]), (["match", "--help"], ["numpy"]),
+                                               (["info", "{wav}"], [])])
+def test_help_and_info_import_neither_torch_nor_scipy_signal(argv, also_absent, pair):
+    """``eqlib --help`` imports nothing but the standard library, ``eqlib info`` numpy and soundfile but no torch."""
+    code = ("import json, runpy, sys\n"
+            "absent = json.loads(sys.argv.pop())\n"
+            "sys.argv = ['eqlib'] + sys.argv[1:]\n"
             "try:\n    runpy.run_module('eqlib', run_name='__main__')\n"
             "except SystemExit as e:\n    assert e.code == 0, e.code\n"
-            "heavy = [m for m in ('torch', 'scipy.signal', 'numba', 'librosa') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
+            "print('LOADED', [m for m in absent if m in sys.modules])")
+    absent = ["torch", "scipy.signal", "numba", "librosa", *also_absent]
     argv = [a.format(wav=pair[0]) for a in argv]
-    out = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True).stdout
-    assert out.splitlines()[-1] == "HEAVY []"
+    out = subprocess.run([sys.executable, "-c", code, *argv, json.dumps(absent)], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines()[-1] == "LOADED []"
