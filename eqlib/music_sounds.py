@@ -299,9 +299,9 @@ def _note_length_s(timbre: Timbre, note: Note, voice: _Voice | None) -> float:
     """How long a note sounds (s): held duration plus release, or until a struck note has decayed by 60 dB."""
     if timbre.modes:
         return 6.91 / decay_rate(timbre, midi_hz(note.midi))
-    if voice is not None and timbre.percussive:
-        return min(6.91 / voice.rates[0], note.dur_s + 3 * timbre.release_s)
-    return note.dur_s + 3 * timbre.release_s
+    if voice is not None and timbre.percussive:  # damped by 60 dB within release_s of the note-off
+        return min(6.91 / voice.rates[0], note.dur_s + timbre.release_s)
+    return note.dur_s + 3 * timbre.release_s  # the sustained release falls 20 dB per release_s
 
 
 def _struck_note(voice: _Voice, f0_hz: float, shape: np.ndarray, tc: np.ndarray, num_samples: int,

@@ -169,7 +169,7 @@ class Arrangement:
             lowpass_hz=float(u(11000, 19500) if lossy else np.exp(u(np.log(4000), np.log(10000))) if dark
                              else u(14000, 24000)), lossy=lossy,
             noise_floor_db=float(u(-90, -55)), noise_tilt_db_per_oct=float(u(-4.0, 0.0)),
-            rumble_hz=float(np.exp(u(np.log(30), np.log(150)))), rumble_db=float(u(-70, -35)),
+            rumble_hz=float(np.exp(u(np.log(30), np.log(150)))), rumble_db=float(u(-90, -40)),
             drive_db=float(u(0, 9) if style in ("electronic", "band") and rng.random() < 0.6 else 0.0))
 
 

@@ -264,7 +264,7 @@ def test_pooled_ltas_close_to_the_real_music_excerpts(synthetic_levels: np.ndarr
 
     Measured while building: all 480 train arrangements deviate by at most 2.3 dB (at 40 Hz), 1.0 dB RMS. The
     pooled spectrum of 60 arrangements is noisy (a few bright or bass-heavy mixes dominate a band's mean power):
-    95 % of random sets of 60 train arrangements stay within 5.0 dB and 1.9 dB RMS, and resampling the 44 real
+    95 % of random sets of 60 train arrangements stay within 4.9 dB and 2.0 dB RMS, and resampling the 44 real
     excerpts alone moves their pooled spectrum by up to 3.4 dB (median), 5.1 dB (95 %). The tolerances are that
     sampling spread, not a bias.
     """
@@ -281,8 +281,8 @@ def test_spread_of_single_excerpts_covers_the_real_spread(synthetic_levels: np.n
     """At least COVERAGE_MIN of the real excerpts lie inside the 2.5-97.5 % range of the synthetic ones, for the
     spectral slope 100 Hz-10 kHz and the octave levels at 100 Hz, 1 kHz and 8 kHz (re total).
 
-    Measured while building: over all 480 train arrangements the share is 0.91-1.00 per feature; random sets of
-    120 of those excerpts fall below 0.85 in at most 3 % of draws. A synthesiser with the spread of one style
+    Measured while building: over all 480 train arrangements the share is 0.95-1.00 per feature; random sets of
+    120 of those excerpts fall below 0.85 in at most 3.3 % of draws. A synthesiser with the spread of one style
     (or of speech) covers far less: e.g. half the real excerpts lie below -30 dB in the 8 kHz octave.
     """
     synthetic, real = spread_features(synthetic_levels), spread_features(real_levels)
