@@ -26,7 +26,9 @@ from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
 from eqlib.features import BandPooling, FeatureConfig, MelFrontend, PowerSpectrogram
 
 VARIANTS = ("other_speaker", "same_speaker", "same_content")
-_SCALAR_DRAWS = 9  # uniform numbers per pair besides the two EQs: see PairSampler.sample
+_SCALAR_DRAWS = 13  # uniform numbers per pair besides the two EQs: see PairSampler.sample
+FULL_BAND_HZ = 20000.0  # a recording that was not band-limited holds content up to here
+BANDLIMIT_FLOOR = 1e-9  # power gain (-90 dB) of the rows above a band-limited recording's top
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class PairConfig:
     level_range_db: float = 6.0  # independent random level of input and reference, ± dB
     chain_prob: float = 0.5  # probability of a shared random "recording chain" EQ on both
     chain_gain_scale: float = 0.3  # chain EQ gains are the EQ's gains × this (±4.5 dB by default)
+    bandlimit_prob: float = 0.0  # probability that a recording lost its top band (a 16–24 kHz or lossy original)
+    bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
 
 
 def eq_power_response(spec: EQSpec, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
@@ -182,6 +186,12 @@ class PairSampler:
         gain[0::3] = True
         self._gain_cols = gain.to(dev)
         self._identity_norm = spec.to_norm(spec.default).to(dev)
+        self._cutoffs = torch.tensor(config.bandlimit_hz, dtype=torch.float64, device=dev)
+
+    def _bandwidth(self, u_limited: torch.Tensor, u_cutoff: torch.Tensor) -> torch.Tensor:
+        """Each recording's top frequency (Hz): ``FULL_BAND_HZ``, or with ``bandlimit_prob`` one of ``bandlimit_hz``."""
+        cutoff = self._cutoffs[(u_cutoff * len(self._cutoffs)).long().clamp_max(len(self._cutoffs) - 1)]
+        return torch.where(u_limited < self.config.bandlimit_prob, cutoff, FULL_BAND_HZ)
 
     def _crop(self, index: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
         """``crop_frames`` frames from ``start`` of each excerpt ``index``: ``(n, bins, frames)`` float32."""
@@ -190,8 +200,9 @@ class PairSampler:
         return torch.gather(power, 2, frames[:, None, :].expand(-1, power.shape[1], -1)).float()
 
     def sample(self, batch: int, generator: torch.Generator, variant: str | None = None) -> dict[str, torch.Tensor]:
-        """One batch: ``power_in``, ``power_ref`` ``(batch, bins, frames)``, ``params_norm`` ``(batch, 12)``
-        and ``variant`` ``(batch,)`` indices into ``VARIANTS``.
+        """One batch: ``power_in``, ``power_ref`` ``(batch, rows, frames)``, ``params_norm`` ``(batch, 12)``,
+        ``variant`` ``(batch,)`` indices into ``VARIANTS`` and ``bandwidth_hz`` ``(batch,)``, the top of the band
+        both recordings hold (rows above a band-limited recording's top are ``BANDLIMIT_FLOOR`` × their power).
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
         ``generator`` (on the bank's device), so a seed fixes the batch.
@@ -199,8 +210,8 @@ class PairSampler:
         cfg, bank, spec = self.config, self.bank, self.spec
         num = spec.num_params
         u = torch.rand(batch, _SCALAR_DRAWS + 2 * num, generator=generator, device=bank.device, dtype=torch.float64)
-        u_kind, u_in, u_other, u_same, u_start_in, u_start_ref, u_chain, u_level_in, u_level_ref = \
-            u[:, :_SCALAR_DRAWS].unbind(dim=1)
+        (u_kind, u_in, u_other, u_same, u_start_in, u_start_ref, u_chain, u_level_in, u_level_ref,
+         u_limited_in, u_limited_ref, u_cutoff_in, u_cutoff_ref) = u[:, :_SCALAR_DRAWS].unbind(dim=1)
         if variant is None:
             kinds = (u_kind[:, None] >= self._variant_edges).sum(dim=-1)
         else:
@@ -220,9 +231,13 @@ class PairSampler:
         chain, theta = spec.power_response(spec.from_norm(torch.cat([chain_norm, params_norm])), self.grid).split(batch)
         levels = torch.pow(10.0, torch.stack([u_level_in, u_level_ref], dim=1) * (cfg.level_range_db / 5)
                            - cfg.level_range_db / 10)  # power gains of ± level_range_db
-        power_in = power_in * (chain * levels[:, :1]).float()[:, :, None]
-        power_ref = power_ref * (chain * theta * levels[:, 1:]).float()[:, :, None]
-        return {"power_in": power_in, "power_ref": power_ref, "params_norm": params_norm.float(), "variant": kinds}
+        bandwidth_in = self._bandwidth(u_limited_in, u_cutoff_in)
+        bandwidth_ref = torch.where(same, bandwidth_in, self._bandwidth(u_limited_ref, u_cutoff_ref))
+        above = self.grid.freqs_hz > torch.stack([bandwidth_in, bandwidth_ref])[:, :, None]  # (2, batch, rows)
+        gains = torch.where(above, BANDLIMIT_FLOOR, torch.stack([chain * levels[:, :1], chain * theta * levels[:, 1:]]))
+        gains = gains.float()[..., None]
+        return {"power_in": power_in * gains[0], "power_ref": power_ref * gains[1], "params_norm": params_norm.float(),
+                "variant": kinds, "bandwidth_hz": torch.minimum(bandwidth_in, bandwidth_ref).float()}
 
 
 def spectrogram_eq_error_db(audio: np.ndarray, settings: EQSettings, config: FeatureConfig = FeatureConfig()

@@ -64,6 +64,7 @@ class TrainConfig:
     chain_prob: float = 0.5  # probability of a shared random "recording chain" EQ on both recordings
     chain_gain_scale: float = 0.3  # the chain EQ's gains are the EQ's gains × this (±4.5 dB)
     variant_probs: tuple[float, float, float] = (0.8, 0.1, 0.1)  # other speaker / same speaker / same content
+    bandlimit_prob: float = 0.0  # probability that a recording lost its top band (scored on the band both hold)
     lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
     tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
@@ -75,7 +76,8 @@ class TrainConfig:
 
     def pair_config(self) -> PairConfig:
         return PairConfig(crop_frames=self.crop_frames, variant_probs=tuple(self.variant_probs),
-                          chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale)
+                          chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale,
+                          bandlimit_prob=self.bandlimit_prob)
 
 
 def model_config(config: TrainConfig) -> ModelConfig:
@@ -101,18 +103,25 @@ def loss_grid(device: torch.device, sample_rate: float = 44100.0) -> FrequencyGr
     return FrequencyGrid(np.geomspace(20.0, 20000.0, LOSS_GRID_POINTS), sample_rate, device=device)
 
 
-def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor) -> torch.Tensor:
+def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor,
+                     bandwidth_hz: torch.Tensor | None = None) -> torch.Tensor:
     """The training loss's response term: mean |dB| difference of the two cascades after removing the level
-    difference, on the coarse :func:`loss_grid`: ``(batch,)``.
+    difference, on the coarse :func:`loss_grid` up to each pair's ``bandwidth_hz`` ``(batch,)`` (the band both
+    recordings hold; all of it when ``None``): ``(batch,)``.
 
     The evaluation metric is :func:`eqlib.metrics.response_error_db` (the same definition on 512 points, in
     physical units); the validation metrics in ``metrics.csv`` use that one.
     """
     batch = params_norm_pred.shape[0]
+    grid = loss_grid(params_norm_pred.device)
     params = DEFAULT_EQ.from_norm(torch.cat([params_norm_pred, params_norm_true]).double())
-    level_db = DEFAULT_EQ.grid_response_db(params, loss_grid(params_norm_pred.device))
+    level_db = DEFAULT_EQ.grid_response_db(params, grid)
     diff = level_db[:batch] - level_db[batch:]
-    return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
+    if bandwidth_hz is None:
+        return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
+    weights = (grid.freqs_hz <= bandwidth_hz.double()[:, None]).double()
+    weights = weights / weights.sum(dim=-1, keepdim=True)
+    return ((diff - (weights * diff).sum(dim=-1, keepdim=True)).abs() * weights).sum(dim=-1).float()
 
 
 def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -124,7 +133,7 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
     out = model(batch["power_in"], batch["power_ref"])
     pred = out.params_norm.float()
     param_loss = (pred - batch["params_norm"]).abs().mean()
-    resp = response_loss_db(pred, batch["params_norm"]).mean()
+    resp = response_loss_db(pred, batch["params_norm"], batch.get("bandwidth_hz")).mean()
     loss = config.param_loss_weight * param_loss + config.response_loss_weight * resp
     return loss, {"loss": loss.detach(), "param_l1": param_loss.detach(), "response_db": resp.detach()}
 
@@ -136,10 +145,15 @@ def validate(model: PairModel, val_batches: list[dict]) -> dict[str, float]:
     model.eval()
     errs, l1s, variants = [], [], []
     for batch in val_batches:
-        pred = model(batch["power_in"], batch["power_ref"]).params_norm.float()
-        errs.append(response_error_db(DEFAULT_EQ.from_norm(pred.double().cpu()),
-                                      DEFAULT_EQ.from_norm(batch["params_norm"].double().cpu())))
-        l1s.append((pred - batch["params_norm"]).abs().mean(dim=-1).cpu())
+        pred = DEFAULT_EQ.from_norm(model(batch["power_in"], batch["power_ref"]).params_norm.double().cpu())
+        true = DEFAULT_EQ.from_norm(batch["params_norm"].double().cpu())
+        bandwidth = batch["bandwidth_hz"].double().cpu()
+        err = torch.empty(len(pred), dtype=torch.float64)
+        for top in bandwidth.unique().tolist():  # band-limited pairs are scored on the band both hold
+            rows = bandwidth == top
+            err[rows] = response_error_db(pred[rows], true[rows], max_freq_hz=top)
+        errs.append(err)
+        l1s.append((DEFAULT_EQ.to_norm(pred).float() - batch["params_norm"].cpu()).abs().mean(dim=-1))
         variants.append(batch["variant"].cpu())
     model.train()
     err, l1, var = torch.cat(errs), torch.cat(l1s), torch.cat(variants)

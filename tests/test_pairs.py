@@ -120,6 +120,23 @@ def test_band_bank_rows_are_pooled_stft_and_take_the_eq_at_band_centres(speech_c
     assert float(error_db.median()) < 0.2 and float(error_db[above_100_hz].max()) < 1.0
 
 
+def test_band_limited_recordings_lose_their_top_rows_and_report_the_shared_band(speech_clips):
+    bank = SpectrogramBank(speech_clips[:3], ["a", "b", "c"], CONFIG)
+    sampler = PairSampler(bank, PairConfig(bandlimit_prob=1.0, chain_prob=0.0, level_range_db=0.0))
+    batch = sampler.sample(32, torch.Generator().manual_seed(3), variant="same_content")
+    freqs = sampler.grid.freqs_hz
+    assert set(batch["bandwidth_hz"].tolist()) <= set(map(float, PairConfig().bandlimit_hz))
+    for k in range(32):
+        top = float(batch["bandwidth_hz"][k])
+        above, below = freqs > top, freqs <= top
+        assert float(batch["power_in"][k][above].max()) <= 1e-8 * float(batch["power_in"][k][below].max())
+        # the same clip loses the same band on both sides: below it the reference is the EQ'd input
+        theta = DEFAULT_EQ.from_norm(batch["params_norm"][k : k + 1].double())
+        h2 = eq_power_response(DEFAULT_EQ, theta, freqs, 44100).float()[0]
+        torch.testing.assert_close(batch["power_ref"][k][below], (batch["power_in"][k] * h2[:, None])[below],
+                                   rtol=1e-4, atol=1e-12)
+
+
 def test_batches_are_seeded_and_shaped(sampler):
     a = sampler.sample(4, torch.Generator().manual_seed(5))
     b = sampler.sample(4, torch.Generator().manual_seed(5))

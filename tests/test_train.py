@@ -46,6 +46,15 @@ def test_response_loss_is_zero_for_equal_params_and_level_invariant():
     assert (response_loss_db(p, q) > 0).all()
 
 
+def test_response_loss_ignores_what_lies_above_the_shared_band():
+    p = torch.full((2, 12), 0.5)
+    q = p.clone()
+    q[:, 9] = 1.0  # +15 dB high shelf
+    q[:, 10] = 1.0  # at its highest corner, 16 kHz
+    loss = response_loss_db(p, q, torch.tensor([20000.0, 7200.0]))
+    assert loss[0] > 1.0 and loss[1] < 0.3
+
+
 def test_response_loss_is_the_metric_on_a_coarser_grid():
     """The loss term and the evaluation metric share one definition; only the grid differs (64 vs 512 points)."""
     gen = torch.Generator().manual_seed(3)
