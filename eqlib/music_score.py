@@ -114,6 +114,11 @@ def make_harmony(rng: np.random.Generator, duration_s: float, tempo_bpm: float, 
                    swing=swing, quantised=quantised)
 
 
+def _check_pattern(pattern: str, known: tuple[str, ...]) -> None:
+    if pattern not in known:
+        raise ValueError(f"unknown pattern {pattern!r}; expected one of {known}")
+
+
 def _place(pitch_class: int, low: int, high: int, centre: float) -> int:
     """The MIDI pitch of ``pitch_class`` nearest ``centre`` within ``[low, high]``."""
     candidates = np.arange(low, high + 1)
@@ -143,6 +148,7 @@ def _voicing(h: Harmony, degree: int, register: tuple[int, int], size: int, seve
 def chord_notes(h: Harmony, rng: np.random.Generator, register: tuple[int, int], pattern: str,
                 size: int, sevenths: bool) -> list[Note]:
     """Accompaniment in ``pattern`` (one of ``CHORD_PATTERNS``) on the chord sequence, chords of ``size`` notes."""
+    _check_pattern(pattern, CHORD_PATTERNS)
     notes: list[Note] = []
     beats = h.chord_beats
     for i, degree in enumerate(h.degrees):
@@ -186,7 +192,9 @@ def chord_notes(h: Harmony, rng: np.random.Generator, register: tuple[int, int],
 
 def melody_notes(h: Harmony, rng: np.random.Generator, register: tuple[int, int], rhythm: str,
                  vowels: int = 1) -> list[Note]:
-    """A melody line: a walk over the scale inside ``register``, chord tones on strong beats, some rests."""
+    """A melody line (``rhythm``: one of ``MELODY_RHYTHMS``): a walk over the scale inside ``register``, chord
+    tones on strong beats, some rests."""
+    _check_pattern(rhythm, MELODY_RHYTHMS)
     values, weights = {"slow": ([1.0, 2.0, 3.0, 4.0], [3, 4, 1, 2]), "even": ([0.5, 1.0, 1.5, 2.0], [4, 4, 1, 2]),
                        "busy": ([0.25, 0.5, 0.75, 1.0], [3, 5, 1, 2])}[rhythm]
     p = np.array(weights, dtype=float) / sum(weights)
@@ -218,6 +226,7 @@ def melody_notes(h: Harmony, rng: np.random.Generator, register: tuple[int, int]
 
 def bass_notes(h: Harmony, rng: np.random.Generator, register: tuple[int, int], pattern: str) -> list[Note]:
     """A bass line in ``pattern`` (one of ``BASS_PATTERNS``) on the chord roots inside ``register``."""
+    _check_pattern(pattern, BASS_PATTERNS)
     low, high = register
     notes: list[Note] = []
     beats = h.chord_beats
@@ -253,6 +262,7 @@ def bass_notes(h: Harmony, rng: np.random.Generator, register: tuple[int, int], 
 
 def drum_hits(h: Harmony, rng: np.random.Generator, pattern: str) -> list[Hit]:
     """Drum and percussion hits in ``pattern`` (one of ``DRUM_PATTERNS``) over the whole chord sequence."""
+    _check_pattern(pattern, DRUM_PATTERNS)
     hits: list[Hit] = []
     bar = h.beats_per_bar
     steps = np.arange(0, bar, 0.25)  # sixteenths within a bar

@@ -31,13 +31,15 @@ import scipy.fft
 from eqlib.music_score import Hit, Note
 
 TABLE_SIZE = 4096  # samples per wavetable cycle: harmonics up to 2047
-_TABLE_MASK = TABLE_SIZE - 1
 _NOISE_SIZE = 2 ** 15  # samples of the per-excerpt noise block (looped for longer sounds)
 _HARMONIC_PHASORS = np.exp(1j * np.random.default_rng(20200504).uniform(0, 2 * np.pi, TABLE_SIZE // 2 + 1))
 _SINE = np.sin(2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE).astype(np.float32)
 _GROUP_EDGES = (1, 4, 11)  # first harmonic of each partial group of plucked and struck notes
+MIN_GROUP_POWER = 1e-5  # partial groups below -50 dB of a struck note's power are not played
+VELOCITY_STEP = 0.2  # velocities share a wavetable within this step (the level itself is not quantised)
+CONSONANT_SHARE = 0.6  # sung notes that start with a consonant
 _MAX_PARTIAL_HZ = 20000.0
-# (F1, F2, F3 Hz) of sung vowels a, e, i, o, u for a male voice (Sundberg 1987, rounded)
+# (F1, F2, F3 Hz) of the vowels a, e, i, o, u of an adult male voice: typical values, rounded
 SUNG_VOWELS_HZ: tuple[tuple[float, float, float], ...] = (
     (700, 1150, 2600), (500, 1750, 2500), (300, 2100, 2900), (450, 850, 2500), (330, 750, 2400))
 
@@ -162,10 +164,6 @@ class _Voice:
     tables: tuple[np.ndarray, ...]
     stretches: tuple[float, ...]
     rates: tuple[float, ...]
-
-
-MIN_GROUP_POWER = 1e-5  # partial groups below -50 dB of a struck note's power are not played
-VELOCITY_STEP = 0.2  # velocities share a wavetable within this step (the level itself is not quantised)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -331,12 +329,28 @@ def _mallet_note(timbre: Timbre, f0_hz: float, shape: np.ndarray, tc: np.ndarray
     return out
 
 
+def _sustained_note(timbre: Timbre, voice: _Voice, f0_hz: float, env: np.ndarray, tc: np.ndarray, num_samples: int,
+                    sample_rate: int, phase: float, rng: np.random.Generator) -> np.ndarray:
+    """A held note ``(num_samples,)``: its wavetable under the envelope ``env`` (values at the block edges ``tc``),
+    with vibrato growing over the first 0.35 s and an optional detuned second copy."""
+    vib_rate = timbre.vibrato_hz
+    f = f0_hz
+    if vib_rate and timbre.vibrato_st:
+        theta = float(rng.uniform(0, 2 * np.pi))
+        depth = 2 ** (timbre.vibrato_st / 12) - 1
+        f = f0_hz * (1 + depth * np.minimum(tc / 0.35, 1.0) * np.sin(2 * np.pi * vib_rate * tc + theta))
+    tone = oscillator(voice.tables[0], f, sample_rate, num_samples, phase)
+    if timbre.chorus_cents:
+        tone += oscillator(voice.tables[0], f * 2 ** (timbre.chorus_cents / 1200), sample_rate, num_samples,
+                           phase + 0.37)
+        tone *= np.float32(np.sqrt(0.5))
+    return expand(env, num_samples) * tone
+
+
 def render_part(notes: list[Note], timbre: Timbre, num_samples: int, sample_rate: int,
                 rng: np.random.Generator, noise: NoiseBank) -> np.ndarray:
     """Play ``notes`` with ``timbre`` into ``(num_samples,)`` float32; a full-velocity note has power about 1/2."""
     out = np.zeros(num_samples, dtype=np.float32)
-    vib_rate = timbre.vibrato_hz
-    vib_depth = (2 ** (timbre.vibrato_st / 12) - 1) if vib_rate else 0.0
     noise_gain = 10 ** (timbre.noise_db / 20)
     for note in notes:
         f0 = midi_hz(note.midi)
@@ -361,26 +375,15 @@ def render_part(notes: list[Note], timbre: Timbre, num_samples: int, sample_rate
             noise_env = shape * np.exp(-tc / 0.012)  # pick / hammer / mallet noise burst
         else:
             env = gain * _sustained_envelope(timbre, tc, note.dur_s)
-            if timbre.tremolo:
-                env *= 1 + timbre.tremolo * np.sin(2 * np.pi * max(vib_rate, 4.0) * tc + 6.28 * phase)
-            f = f0
-            if vib_depth:  # vibrato growing over the first 0.35 s
-                theta = float(rng.uniform(0, 2 * np.pi))
-                f = f0 * (1 + vib_depth * np.minimum(tc / 0.35, 1.0) * np.sin(2 * np.pi * vib_rate * tc + theta))
-            tone = oscillator(voice.tables[0], f, sample_rate, m, phase)
-            if timbre.chorus_cents:
-                tone += oscillator(voice.tables[0], f * 2 ** (timbre.chorus_cents / 1200), sample_rate, m, phase + 0.37)
-                tone *= np.float32(np.sqrt(0.5))
-            out[a:b] += expand(env, m) * tone
+            if timbre.tremolo:  # the breath noise swells with the tone
+                env *= 1 + timbre.tremolo * np.sin(2 * np.pi * max(timbre.vibrato_hz, 4.0) * tc + 6.28 * phase)
+            out[a:b] += _sustained_note(timbre, voice, f0, env, tc, m, sample_rate, phase, rng)
             noise_env = env * (1 + 2 * np.exp(-tc / max(timbre.attack_s, 0.01)))  # attack chiff
         if noise_gain > 1e-5:
             out[a:b] += expand(noise_gain * noise_env, m) * noise.segment(*timbre.noise_band_hz, m, rng)
         if timbre.consonant_db > -100 and a == start and rng.random() < CONSONANT_SHARE:
             out[a:b] += _consonant(timbre, gain, m, sample_rate, rng, noise)
     return out
-
-
-CONSONANT_SHARE = 0.6  # sung notes that start with a consonant
 
 
 def _consonant(timbre: Timbre, gain: float, num_samples: int, sample_rate: int, rng: np.random.Generator,
@@ -441,8 +444,10 @@ class _Hit:
 
 
 def _drum_sound(kit: DrumKit, hit: Hit, sample_rate: int, rng: np.random.Generator, noise: NoiseBank) -> np.ndarray:
-    """One hit of ``hit.piece`` (unit level at full velocity) ``(samples,)``."""
+    """One hit of ``hit.piece`` (one of ``DRUM_PIECES``; unit level at full velocity) ``(samples,)``."""
     piece = hit.piece
+    if piece not in DRUM_PIECES:
+        raise ValueError(f"unknown drum piece {piece!r}; expected one of {DRUM_PIECES}")
     t60 = {"kick": kit.kick_t60_s, "snare": kit.snare_t60_s, "hat_closed": kit.hat_closed_s,
            "hat_open": kit.hat_open_s, "ride": kit.cymbal_t60_s, "crash": 1.3 * kit.cymbal_t60_s}.get(piece)
     t60 = t60 or _PIECE_T60_S[piece]
@@ -475,7 +480,7 @@ def _drum_sound(kit: DrumKit, hit: Hit, sample_rate: int, rng: np.random.Generat
             + 0.3 * h.noise_band(2000, 10000) * h.decay(0.02)
     if piece == "shaker":
         return h.noise_band(3000, 14000) * h.decay(t60, attack_s=0.012)
-    # timpani: membrane modes of a tuned kettle drum and a felt mallet thump
+    # timpani (the last piece): membrane modes of a tuned kettle drum and a felt mallet thump
     return h.modes(midi_hz(hit.midi), (1.0, 1.5, 1.98, 2.44), (0.0, -3.0, -6.0, -9.0), t60) \
         + 0.3 * h.noise_band(60, 1200) * h.decay(0.05)
 

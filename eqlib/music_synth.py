@@ -30,7 +30,8 @@ import pyloudnorm
 import scipy.fft
 
 from eqlib.music_instruments import draw_kit, draw_timbre
-from eqlib.music_score import (Harmony, Note, bass_notes, chord_notes, drum_hits, make_harmony, melody_notes)
+from eqlib.music_score import (MELODY_RHYTHMS, Harmony, Note, bass_notes, chord_notes, drum_hits, make_harmony,
+                               melody_notes)
 from eqlib.music_sounds import DrumKit, NoiseBank, Timbre, render_drums, render_part, render_texture
 from eqlib.speech_synth import MAX_DURATION_S, seeded_splits  # noqa: F401 - MAX_DURATION_S: the same limit here
 from eqlib.speech_synth import _check_args as check_synthesis_args  # one validator for both synthesisers
@@ -206,7 +207,7 @@ def _choice(rng: np.random.Generator, options: Sequence[str], p: Sequence[float]
 
 
 def _melody_rhythm(rng: np.random.Generator) -> str:
-    return _choice(rng, ("slow", "even", "busy"), (0.3, 0.45, 0.25))
+    return _choice(rng, MELODY_RHYTHMS, (0.3, 0.45, 0.25))
 
 
 def _electronic(rng: np.random.Generator) -> _Ensemble:
@@ -429,7 +430,9 @@ def _mix_room_chain(arr: Arrangement, dry: np.ndarray, send: np.ndarray, sample_
 
 
 def synthesize(arrangement_id: int, duration_s: float, seed: int, sample_rate: int = 44100) -> np.ndarray:
-    """Synthesise ``duration_s`` seconds of music by arrangement ``arrangement_id``; content chosen by ``seed``.
+    """Synthesise ``duration_s`` seconds of music by arrangement ``arrangement_id``; content chosen by ``seed``
+    (key, tempo, progression, voicings, melody, bass line, drum pattern, dynamics and, for electronic and
+    ambient arrangements, now and then a filtered passage).
 
     Returns float32 ``(time,)`` with ``time = round(duration_s * sample_rate)``, |x| ≤ 1, integrated loudness
     about -23 LUFS ± 3 dB (random per excerpt). Same (arrangement, seed, duration, rate) → identical samples.
@@ -445,21 +448,20 @@ def synthesize(arrangement_id: int, duration_s: float, seed: int, sample_rate: i
     filtered = arr.style in ("electronic", "ambient") and rng.random() < FILTERED_SHARE
     content_lowpass_hz = float(np.exp(rng.uniform(np.log(500), np.log(6000)))) if filtered else np.inf
     dry = np.zeros(n, dtype=np.float32)
-    send = np.zeros(n, dtype=np.float32)
+    send = np.zeros(n, dtype=np.float32)  # what feeds the room
+
+    def mix(y: np.ndarray, level_db: float, send_db: float) -> None:
+        np.add(dry, np.float32(10 ** (level_db / 20)) * y, out=dry)
+        np.add(send, np.float32(10 ** ((level_db + send_db) / 20)) * y, out=send)
+
     for part in arr.parts:
-        y = render_part(_part_notes(part, harmony, rng, dynamics), part.timbre, n, sample_rate, rng, noise)
-        gain = 10 ** (part.level_db / 20)
-        dry += np.float32(gain) * y
-        send += np.float32(gain * 10 ** (part.send_db / 20)) * y
+        notes = _part_notes(part, harmony, rng, dynamics)
+        mix(render_part(notes, part.timbre, n, sample_rate, rng, noise), part.level_db, part.send_db)
     if arr.kit is not None:
-        y = render_drums(drum_hits(harmony, rng, arr.drum_pattern), arr.kit, n, sample_rate, rng, noise)
-        gain = 10 ** (arr.drum_level_db / 20)
-        dry += np.float32(gain) * y
-        send += np.float32(gain * 10 ** (arr.drum_send_db / 20)) * y
+        hits = drum_hits(harmony, rng, arr.drum_pattern)
+        mix(render_drums(hits, arr.kit, n, sample_rate, rng, noise), arr.drum_level_db, arr.drum_send_db)
     if arr.texture:
-        y = render_texture(arr.texture, n, sample_rate, rng, noise) * np.float32(10 ** (arr.texture_db / 20))
-        dry += y
-        send += y
+        mix(render_texture(arr.texture, n, sample_rate, rng, noise), arr.texture_db, 0.0)
     if arr.drive_db:
         dry = _saturate(dry, arr.drive_db)
     return _normalise(_mix_room_chain(arr, dry, send, sample_rate, rng, content_lowpass_hz), sample_rate, rng)
