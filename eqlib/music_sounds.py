@@ -16,7 +16,11 @@
   toms (swept sines), hand drums (membrane modes 1 : 1.59 : 2.14, tabla harmonics) with a slap, a shaker
   and tuned timpani.
 
-Noise is taken from one seeded white-noise block per excerpt, coloured once per band shape. Levels are
+* **Noise elements** (:func:`render_texture`): a riser, wind, vinyl crackle.
+
+Oscillators read a 4096-point cycle through a 32-bit fixed-point phase in blocks of ``CTRL`` samples (the
+frequency constant within a block, so vibrato and pitch sweeps cost nothing extra); envelopes are linear
+within a block. Noise comes from one seeded white-noise block per excerpt, coloured once per band. Levels are
 linear amplitudes, frequencies Hz, times s, audio float32 ``(time,)``.
 """
 

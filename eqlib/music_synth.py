@@ -2,22 +2,26 @@
 
 The music counterpart of :mod:`eqlib.speech_synth`, with the same interface. An *arrangement* plays the role
 of a speaker: it fixes a style, an ensemble (instrument families and their timbres, see
-:mod:`eqlib.music_instruments`), a drum kit, a room and a recording/mastering chain, so that two excerpts of
-one arrangement share a chain the way two utterances of one speaker do. The ``seed`` chooses the content:
-key and mode, tempo, chord progression and voicings, melody, bass line and drum pattern
-(:mod:`eqlib.music_score`), played by :mod:`eqlib.music_sounds`.
+:mod:`eqlib.music_instruments`), a drum kit, a noise element, a room and a recording/mastering chain, so that
+two excerpts of one arrangement share a sound the way two utterances of one speaker do. The ``seed`` chooses
+the content: key and mode, tempo, chord progression and voicings, melody, bass line and drum pattern
+(:mod:`eqlib.music_score`), the dynamics (soft playing is darker) and, in electronic and ambient music, now
+and then a filtered passage; :mod:`eqlib.music_sounds` plays it.
 
-* **Styles** (with their share): electronic, pop/rock band, acoustic (guitar or piano with a singer or a
-  solo instrument), jazz combo, solo piano, orchestral, chamber, one unaccompanied instrument or voice,
-  percussion alone, ambient (pads, drones, bells). Drum-free styles are about half of all arrangements.
-* **Room** (per arrangement): early reflections and an exponentially decaying noise tail (RT60 0.2-4 s,
-  darker than the direct sound), fed by per-part sends.
-* **Chain** (per arrangement): a high-pass, a smooth tilt, two gentle bells, optional bus saturation, a noise
-  floor, and a top roll-off: gentle (a mic/converter) or, for a third of the arrangements, the steep
-  low-pass at 11-19.5 kHz of a lossy (MP3/Vorbis) master.
+* **Styles** (with their share in ``STYLES``): electronic, pop/rock band, acoustic (guitar or piano with a
+  singer or a solo instrument), jazz combo, solo piano, orchestral, chamber, one unaccompanied instrument or
+  voice, percussion, ambient (pads, drones, bells). About half of all arrangements play no drums.
+* **Noise elements**: risers (electronic), wind (ambient), vinyl crackle and hiss (any style, rarely).
+* **Room**: early reflections and an exponentially decaying noise tail (RT60 0.2-4 s by style, darker than the
+  direct sound), fed by per-part sends.
+* **Chain**: high-pass (10-50 Hz), smooth tilt, two gentle bells, mastering shelves (low 100-300 Hz, -4..+10 dB;
+  high 6-12 kHz, -6..+8 dB), optional bus saturation, a noise floor and low-frequency rumble, and a top
+  roll-off: the steep low-pass at 11-19.5 kHz of a lossy master (a third), an early 4-10 kHz roll-off (a
+  fifth of the rest: tape, radio, soft microphones) or a gentle one at 14-24 kHz.
 
-Each excerpt is loudness-normalised to about -23 LUFS (± 3 dB, random) and is peak-safe.
-Arrangement ids ``0 .. NUM_ARRANGEMENTS-1`` are split disjointly into train/val/test.
+Each excerpt is loudness-normalised to about -23 LUFS (± 3 dB, random) and is peak-safe. Arrangement ids
+``0 .. NUM_ARRANGEMENTS-1`` are split disjointly into train/val/test. The pooled long-term spectrum and its
+spread are checked against real music in ``tests/test_music_synth.py`` (:mod:`eqlib.figures_music`).
 """
 
 from __future__ import annotations
