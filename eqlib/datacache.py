@@ -23,8 +23,6 @@ from eqlib.runtime import repo_root
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = "eqlib.datacache/1"
-#: Modules whose code decides the samples of a training bank.
-SOURCE_MODULES = ("sources", "corpus", "audio", "features", "pairs", "speech_synth", "music_synth", "tts_voices")
 
 
 def cache_dir() -> Path:
@@ -34,7 +32,7 @@ def cache_dir() -> Path:
     return path
 
 
-def code_digest(modules: Sequence[str] = SOURCE_MODULES) -> str:
+def code_digest(modules: Sequence[str]) -> str:
     """SHA-256 over the source files of the named ``eqlib`` modules that exist in this checkout."""
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()

@@ -113,9 +113,41 @@ def real_music_excerpts(split: str, excerpt_s: float) -> tuple[list[np.ndarray],
     return [e.audio for e in excerpts], [f"realmusic:{e.speaker}" for e in excerpts]
 
 
-def _repeats(num_real: int, num_synthetic: int) -> int:
-    """How often ``num_real`` excerpts repeat to make about ``REAL_SHARE`` of a domain with ``num_synthetic``."""
-    return max(1, round(REAL_SHARE / (1 - REAL_SHARE) * max(num_synthetic, 1) / num_real))
+DOMAINS = {"synth": "speech", "real": "speech", "music": "music", "realmusic": "music"}
+#: The eqlib modules whose code decides each component's audio (for the data cache's keys).
+COMPONENT_MODULES = {
+    "synth": ("sources", "speech_synth", "tts_voices"),
+    "real": ("sources", "corpus", "audio"),
+    "music": ("sources", "music_synth", "music_instruments", "music_score", "music_sounds", "speech_synth"),
+    "realmusic": ("sources", "corpus", "audio"),
+}
+_SYNTHETIC_PEER = {"real": "synth", "realmusic": "music"}  # the synthetic component a real one is balanced against
+
+
+def component_excerpts(component: str, split: str, num_excerpts: int, num_music_excerpts: int, excerpt_s: float,
+                       seed: int, tts_share: float = 0.0) -> tuple[list[np.ndarray], list[str]]:
+    """The excerpts and speaker labels of one component of ``COMPONENTS`` (each appears once: see :func:`repeats`)."""
+    if component == "synth":
+        return synth_excerpts(split, num_excerpts, excerpt_s, seed, tts_share)
+    if component == "real":
+        return real_excerpts(split, excerpt_s)
+    if component == "music":
+        return music_excerpts(split, num_music_excerpts, excerpt_s, seed)
+    if component == "realmusic":
+        return real_music_excerpts(split, excerpt_s)
+    raise ValueError(f"unknown component {component!r}; one of {', '.join(COMPONENTS)}")
+
+
+def repeats(components: tuple[str, ...], component: str, num_found: int, num_excerpts: int,
+            num_music_excerpts: int) -> int:
+    """How often a component's ``num_found`` excerpts appear in a bank: real ones are repeated to about
+    ``REAL_SHARE`` of their domain when the domain has a synthetic component (random crops make the repeats
+    differ); everything else once."""
+    peer = _SYNTHETIC_PEER.get(component)
+    if peer is None or peer not in components:
+        return 1
+    num_synthetic = num_excerpts if peer == "synth" else num_music_excerpts
+    return max(1, round(REAL_SHARE / (1 - REAL_SHARE) * max(num_synthetic, 1) / max(num_found, 1)))
 
 
 def training_excerpts(data: str, split: str, num_excerpts: int, excerpt_s: float, seed: int, tts_share: float = 0.0,
@@ -123,19 +155,13 @@ def training_excerpts(data: str, split: str, num_excerpts: int, excerpt_s: float
     """Excerpts of ``data`` (see :func:`parse_data`) for ``split`` in {"train", "val"}.
 
     ``num_excerpts`` synthetic speech and ``num_music_excerpts`` synthetic music excerpts when those
-    components are asked for; real excerpts are repeated to about ``REAL_SHARE`` of their domain (all of it
-    when the domain has no synthetic component).
+    components are asked for; real excerpts are repeated as :func:`repeats` says.
     """
     components = parse_data(data)
     out = Excerpts()
-    if "synth" in components:
-        out.add(*synth_excerpts(split, num_excerpts, excerpt_s, seed, tts_share), "speech")
-    if "real" in components:
-        audio, speakers = real_excerpts(split, excerpt_s)
-        out.add(audio, speakers, "speech", _repeats(len(audio), num_excerpts) if "synth" in components else 1)
-    if "music" in components:
-        out.add(*music_excerpts(split, num_music_excerpts, excerpt_s, seed), "music")
-    if "realmusic" in components:
-        audio, speakers = real_music_excerpts(split, excerpt_s)
-        out.add(audio, speakers, "music", _repeats(len(audio), num_music_excerpts) if "music" in components else 1)
+    for component in components:
+        audio, speakers = component_excerpts(component, split, num_excerpts, num_music_excerpts, excerpt_s, seed,
+                                             tts_share)
+        out.add(audio, speakers, DOMAINS[component],
+                repeats(components, component, len(audio), num_excerpts, num_music_excerpts))
     return out

@@ -35,7 +35,7 @@ from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, ModelConfig, PairModel, bui
 from eqlib.optim import AdamW, clip_grad_norm_
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
 from eqlib.runtime import shared_corpora_dir
-from eqlib.sources import parse_data, training_excerpts
+from eqlib.sources import COMPONENT_MODULES, DOMAINS, component_excerpts, parse_data, repeats
 
 GRAD_CLIP_NORM = 5.0
 LOSS_GRID_POINTS = 64  # log-spaced frequencies, 20 Hz–20 kHz, of the response loss (the metric uses 512)
@@ -194,25 +194,32 @@ def _append_csv(path: Path, row: dict) -> None:
 
 
 def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: int, num_excerpts: int) -> PairSampler:
-    """A pair sampler over the bank of ``split`` excerpts from ``config.data`` (built once, then read from the
-    data cache, :mod:`eqlib.datacache`)."""
+    """A pair sampler over the bank of ``split`` excerpts from ``config.data``: each component's rows are built
+    once, then read from the data cache (:mod:`eqlib.datacache`), so adding a component costs only its own."""
     features = MODEL_CONFIGS[config.model].features
     components = parse_data(config.data)
     num_music = config.num_music_excerpts if split == "train" else max(32, config.num_music_excerpts // 8)
-    key = {"components": components, "split": split, "num_excerpts": num_excerpts, "num_music_excerpts": num_music,
-           "excerpt_s": config.excerpt_s, "seed": seed, "tts_share": config.tts_share,
-           "rows": {k: getattr(features, k) for k in ("sample_rate", "n_fft", "hop_length", "bands_per_octave",
-                                                     "fmin_hz", "fmax_hz")},
-           "code": code_digest(), "corpora": _corpus_files(components)}
+    rows = {k: getattr(features, k) for k in ("sample_rate", "n_fft", "hop_length", "bands_per_octave", "fmin_hz",
+                                              "fmax_hz")}
+    powers, speakers, domains = [], [], []
+    for component in components:
+        sizes = {"synth": {"num_excerpts": num_excerpts, "tts_share": config.tts_share},
+                 "music": {"num_music_excerpts": num_music}}.get(component, {})
+        key = {"component": component, "split": split, "excerpt_s": config.excerpt_s, "seed": seed, "rows": rows,
+               "code": code_digest((*COMPONENT_MODULES[component], "features")),
+               "corpora": _corpus_files((component,)), **sizes}
 
-    def build() -> dict:
-        excerpts = training_excerpts(config.data, split, num_excerpts, config.excerpt_s, seed, config.tts_share,
-                                     num_music)
-        bank = SpectrogramBank(excerpts.audio, excerpts.speakers, features, domains=excerpts.domains)
-        return {"power": bank.power, "speakers": excerpts.speakers, "domains": excerpts.domains}
+        def build(component: str = component) -> dict:
+            audio, labels = component_excerpts(component, split, num_excerpts, num_music, config.excerpt_s, seed,
+                                               config.tts_share)
+            return {"power": SpectrogramBank(audio, labels, features).power, "speakers": labels}
 
-    data = load_or_build(f"bank-{split}", key, build)
-    bank = SpectrogramBank.from_power(data["power"].to(device), data["speakers"], features, data["domains"])
+        data = load_or_build(f"bank-{component}-{split}", key, build)
+        times = repeats(components, component, len(data["speakers"]), num_excerpts, num_music)
+        powers += [data["power"]] * times
+        speakers += data["speakers"] * times
+        domains += [DOMAINS[component]] * (len(data["speakers"]) * times)
+    bank = SpectrogramBank.from_power(torch.cat(powers).to(device), speakers, features, domains)
     return PairSampler(bank, config.pair_config())
 
 
