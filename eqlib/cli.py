@@ -296,7 +296,8 @@ def _match_batch(args: argparse.Namespace) -> None:
             except Exception as err:  # noqa: BLE001 - reported per file; the batch goes on
                 kind, message = failure(err)
                 failed += 1
-                bar.write(f"FAIL  {path}: {message} [exit {EXIT_CODES[kind][0]}: {kind}]", file=sys.stdout)
+                named = message if message.startswith(str(path)) else f"{path}: {message}"
+                bar.write(f"FAIL  {named} [exit {EXIT_CODES[kind][0]}: {kind}]", file=sys.stdout)
                 continue
             clipped = " (clipped: rerun with --normalize)" if peak_db > 0 else ""
             bar.write(f"ok    {path} -> {out} ({subtype}, peak {peak_db:+.1f} dBFS{clipped}); {_batch_line(effective)}"
