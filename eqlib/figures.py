@@ -354,7 +354,7 @@ def output_names(results: bool = True) -> list[str]:
             *(f"04_responses_pair{k}.png" for k in range(RESPONSE_PAIRS)), "04_error_distribution.png", "04_errors.md",
             "05_application_cases.png", *(f"05_music_pair{k}.png" for k in range(MUSIC_PAIRS)),
             *(f"06_latents_{n}.png" for n in MODEL_NAMES), "06_latent_pca.png", "06_latent_statistics.md",
-            *(["results.md"] if results else [])]
+            *(["results.md", "cli_example.txt"] if results else [])]
 
 
 def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path] | None = None,
@@ -393,7 +393,7 @@ def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path
 def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | None, spectral: bool,
               predictors: Mapping[str, Predictor] | None) -> list[Path]:
     """:func:`make_all` from the corpora that :mod:`eqlib.corpora` finds (none: the example sets)."""
-    from eqlib import evaluate, figures_basics
+    from eqlib import evaluate, figures_basics, readme_sync
 
     matplotlib.use("Agg", force=False)
     out = Path(out_dir) if out_dir is not None else figures_dir()
@@ -409,6 +409,7 @@ def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | No
             results = _evaluate_all()
             evaluate.write_results(results, EVALUATE_SYSTEMS, out / "results.md")
             written.append(out / "results.md")
+            written += readme_sync.write_cli_example(out)  # the README's `eqlib match` transcript
         steps.update()
 
         predictors = dict(predictors) if predictors is not None else load_predictors(weights)

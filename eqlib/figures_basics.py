@@ -1,11 +1,13 @@
-"""The figures of notebooks 01 (biquads, the 4-band EQ) and 02 (data synthesis), for the notebooks and ``make figures``.
+"""The figures of notebooks 01 (biquads, the 4-band EQ), 02 (data synthesis) and 03 (training curves), for the
+notebooks and ``make figures``.
 
 - ``01_pole_zero``, ``01_band_grid``, ``01_four_band_response``, ``01_spectrogram_before_after``: the example
   setting ``EXAMPLE_SETTINGS`` on its own and on a shipped speech clip;
 - ``02_spectrograms``: synthetic speakers next to a real one;
 - ``02_ltas_vs_published``: the synthesiser's long-term spectrum against ANSI S3.5-1997 and Byrne et al. (1994);
 - ``02_parameter_histograms``: the training distribution of the 12 knobs;
-- ``02_pairs_<variant>``: training pairs of each variant.
+- ``02_pairs_<variant>``: training pairs of each variant;
+- ``03_training_curves``: the training and validation curves of the shipped models (``eqlib/weights/*.metrics.csv``).
 
 Every random choice has its own seed, so a figure does not depend on which others were drawn before it.
 """
@@ -13,18 +15,21 @@ Every random choice has its own seed, so a figure does not depend on which other
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from eqlib.checkpoint import WEIGHTS_DIR
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.examples import list_examples, load_example
 from eqlib.features import FeatureConfig
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
+from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_parameter_histograms, plot_pole_zero,
-                         plot_power_spectrogram, plot_spectrogram, plot_third_octave_ltas)
-from eqlib.runtime import is_quick
+                         plot_power_spectrogram, plot_spectrogram, plot_third_octave_ltas, plot_training_curves)
+from eqlib.runtime import by_mode
 from eqlib.speech_spectrum import (ANSI_S35_CENTRES_HZ, ansi_normal_band_levels_db, byrne_band_levels_db,
                                    pooled_ltas_db, third_octave_levels_db)
 from eqlib.speech_synth import Speaker, speaker_ids, synthesize
@@ -46,17 +51,17 @@ SPECTROGRAM_SPEAKERS = 2  # synthetic speakers in 02_spectrograms
 
 def num_utterances() -> int:
     """Synthetic utterances for the long-term spectrum and the pair bank: 12 in quick mode, else 300."""
-    return 12 if is_quick() else 300
+    return by_mode(quick=12, class_=300, full=300)
 
 
 def num_eq_draws() -> int:
     """EQ draws for the parameter histograms: 2,000 in quick mode, else 100,000."""
-    return 2000 if is_quick() else 100_000
+    return by_mode(quick=2000, class_=100_000, full=100_000)
 
 
 def pairs_per_variant() -> int:
     """Training pairs shown per variant: 1 in quick mode, else 2."""
-    return 1 if is_quick() else 2
+    return by_mode(quick=1, class_=2, full=2)
 
 
 # --- notebook 01 -----------------------------------------------------------------------------------
@@ -195,11 +200,33 @@ def figure_training_pairs(sampler: PairSampler, variant: str, num_pairs: int, se
     return fig
 
 
+# --- notebook 03 -----------------------------------------------------------------------------------
+def shipped_training_logs() -> dict[str, Path]:
+    """Model name → ``eqlib/weights/<name>.metrics.csv`` for every shipped model whose training log is present."""
+    logs = {name: WEIGHTS_DIR / f"{name}.metrics.csv" for name in MODEL_NAMES}
+    return {name: path for name, path in logs.items() if path.is_file()}
+
+
+def figure_training_curves(logs: Mapping[str, Path] | None = None) -> plt.Figure:
+    """Training (dashed) and validation (solid) response error (dB) against step of the shipped models (``logs``:
+    name → ``metrics.csv``, default :func:`shipped_training_logs`)."""
+    logs = shipped_training_logs() if logs is None else dict(logs)
+    fig, ax = plt.subplots(figsize=(8, 4.2), constrained_layout=True)
+    if logs:
+        plot_training_curves(dict(logs), ax=ax)
+    else:
+        ax.text(0.5, 0.5, "no training logs shipped in eqlib/weights/", ha="center", va="center",
+                transform=ax.transAxes)
+    ax.set_title("shipped models: training and validation curves")
+    return fig
+
+
 # --- all of them -------------------------------------------------------------------------------------
 def figure_names() -> list[str]:
     """The names (without ``.png``) that :func:`basic_figures` yields, in order."""
     return ["01_pole_zero", "01_band_grid", "01_four_band_response", "01_spectrogram_before_after",
-            "02_spectrograms", "02_ltas_vs_published", "02_parameter_histograms", *(f"02_pairs_{v}" for v in VARIANTS)]
+            "02_spectrograms", "02_ltas_vs_published", "02_parameter_histograms", *(f"02_pairs_{v}" for v in VARIANTS),
+            "03_training_curves"]
 
 
 def basic_figures() -> Iterator[tuple[str, plt.Figure]]:
@@ -219,3 +246,4 @@ def basic_figures() -> Iterator[tuple[str, plt.Figure]]:
     sampler = pair_sampler(utterances, speakers)
     for variant in VARIANTS:
         yield f"02_pairs_{variant}", figure_training_pairs(sampler, variant, pairs_per_variant())
+    yield "03_training_curves", figure_training_curves()

@@ -1,0 +1,94 @@
+"""README numbers cannot drift: every generated block equals what its file gives, the CLI transcript equals a fresh
+run with the shipped weights, and the block machinery itself is checked on hand-made inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, find_blocks, main, refreshed, response_table,
+                               stale_blocks, write_cli_example)
+from eqlib.runtime import repo_root
+
+RESULTS = """## Evaluation results
+
+Regenerate with `python -m eqlib.evaluate …`.
+
+### set-a (3 pairs)
+
+| system | response (dB) | gain (dB) |
+|---|---:|---:|
+| identity | 4.00 ± 0.50 | **7.00 ± 1.00** |
+| model | **2.50 ± 0.40** | 8.00 ± 1.00 |
+
+### set-b (2 pairs)
+
+| system | response (dB) | gain (dB) |
+|---|---:|---:|
+| identity | **1.25 ± 0.10** | 6.00 ± 1.00 |
+| model | 3.00 ± 0.20 | 5.00 ± 1.00 |
+
+### Paired difference, model − identity, response_db
+
+| set | pairs | mean ± 95 % CI |
+|---|---:|---:|
+| set-a | 3 | -1.50 ± 0.30 |
+"""
+
+
+def test_readme_blocks_agree_with_their_files() -> None:
+    readme = (repo_root() / "README.md").read_text(encoding="utf-8")
+    paths = [b.path for b in find_blocks(readme)]
+    assert {"figures/results.md", f"figures/{CLI_EXAMPLE}"} <= set(paths)
+    assert stale_blocks(readme, repo_root()) == [], "run `python -m eqlib.readme_sync` (make figures does)"
+
+
+def test_cli_transcript_is_what_the_command_prints_now(tmp_path) -> None:
+    committed = (repo_root() / "figures" / CLI_EXAMPLE).read_text()
+    fresh = write_cli_example(tmp_path)[0].read_text()
+    assert fresh == committed, "the shipped weights changed: run `make figures` to rewrite figures/cli_example.txt"
+
+
+def test_response_table_pivots_the_response_column_and_bolds_the_lowest_mean() -> None:
+    assert response_table(RESULTS) == (
+        "| system | set-a | set-b |\n"
+        "|---|---:|---:|\n"
+        "| `identity` | 4.00 ± 0.50 | **1.25 ± 0.10** |\n"
+        "| `model` | **2.50 ± 0.40** | 3.00 ± 0.20 |")
+    with pytest.raises(ReadmeSyncError, match="no section"):
+        response_table("## nothing here\n")
+
+
+def test_refresh_rewrites_blocks_and_check_reports_stale_ones(tmp_path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "r.md").write_text(RESULTS)
+    (tmp_path / "out" / "t.txt").write_text("$ eqlib match a b\nline\n")
+    (tmp_path / "out" / "n.md").write_text("| a |\n|---|\n| 1 |\n")
+    text = ("# Title\n\n<!-- generated from out/r.md as response-table -->\nold numbers\n<!-- end of generated block -->\n"
+            "prose\n<!-- generated from out/t.txt -->\n<!-- end of generated block -->\n"
+            "<!-- generated from out/n.md -->\n| a |\n|---|\n| 1 |\n<!-- end of generated block -->\nend\n")
+    assert stale_blocks(text, tmp_path) == ["out/r.md", "out/t.txt"]
+    new = refreshed(text, tmp_path)
+    assert stale_blocks(new, tmp_path) == []
+    assert "old numbers" not in new and "| `model` | **2.50 ± 0.40** |" in new
+    assert "```text\n$ eqlib match a b\nline\n```\n<!-- end of generated block -->" in new
+    assert new.startswith("# Title\n") and new.endswith("end\n") and "\nprose\n" in new
+    assert refreshed(new, tmp_path) == new
+
+
+def test_broken_markers_and_missing_files_are_one_line_errors(tmp_path, capsys) -> None:
+    with pytest.raises(ReadmeSyncError, match="line 2: block from a.md has no"):
+        find_blocks("x\n<!-- generated from a.md -->\ntext\n<!-- generated from b.md -->\n<!-- end of generated block -->\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- generated from figures/nope.md -->\n<!-- end of generated block -->\n")
+    assert main(["--readme", str(readme)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "figures/nope.md: cannot read it" in err and "Traceback" not in err
+
+
+def test_check_exits_1_and_leaves_the_readme_alone(tmp_path, capsys) -> None:
+    readme = tmp_path / "README.md"
+    text = "<!-- generated from figures/results.md as response-table -->\nstale\n<!-- end of generated block -->\n"
+    readme.write_text(text)
+    assert main(["--check", "--readme", str(readme)]) == 1
+    assert readme.read_text() == text and "stale: block from figures/results.md" in capsys.readouterr().out
+    assert main(["--readme", str(readme)]) == 0 and main(["--check", "--readme", str(readme)]) == 0
