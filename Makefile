@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 # e.g. `make setup TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"` for a CPU-only wheel.
 TORCH_PIN := torch==2.13.0
 TORCH_PIP_ARGS ?=
-PYTEST := MPLBACKEND=Agg EQLIB_QUICK=1 $(BIN)/python -m pytest
+PYTEST := MPLBACKEND=Agg EQLIB_MODE=quick EQLIB_QUICK=1 $(BIN)/python -m pytest
 NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: bench-gpu setup test test-unit test-notebooks test-e2e lab data figures figures-check benchmarks clean
+.PHONY: bench-gpu setup test test-unit test-notebooks test-e2e lab notebooks data figures figures-check benchmarks clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test-e2e:
 lab:
 	$(BIN)/jupyter lab notebooks
 
+# The committed notebooks with their outputs: each run top to bottom in class mode from the shipped weights, audio
+# players and widgets replaced by a note; a notebook that fails is left as it was (`NOTEBOOKS=notebooks/03_*.ipynb`
+# runs some).
+notebooks:
+	MPLBACKEND=Agg $(BIN)/python -m eqlib.notebook_build --mode class $(NOTEBOOKS)
+
 # The evaluation corpora into data/corpora, each file from its public source (corpora/*/MANIFEST.tsv), converted
 # and verified against corpora/*/CHECKSUMS.tsv; resumable. `make data CORPORA=music` fetches one.
 data:
@@ -40,14 +46,16 @@ data:
 
 # Every file in figures/: make_all, then the slider-panel screenshot from the browser test (skips, with the
 # reason, where no Chromium is installed). Needs the corpora (make data); `make figures EXAMPLES=1` builds from
-# the small example sets instead, into cache/figures-examples/, every file marked as such (no screenshot).
+# the small example sets instead, into cache/figures-examples/, every file marked as such (no screenshot). Then the
+# README's generated blocks are rewritten from the new files (eqlib.readme_sync).
 figures:
-	EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures $(if $(EXAMPLES),--examples)
-	$(if $(EXAMPLES),,EQLIB_QUICK=0 EQLIB_SAVE_SCREENSHOT=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/e2e -q -rs)
+	EQLIB_MODE=full EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures $(if $(EXAMPLES),--examples)
+	$(if $(EXAMPLES),,EQLIB_MODE=full EQLIB_QUICK=0 EQLIB_SAVE_SCREENSHOT=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests/e2e -q -rs)
+	$(if $(EXAMPLES),,$(BIN)/python -m eqlib.readme_sync)
 
 # Regenerate into cache/figures-check/ and compare with figures/: numbers exactly, images within a pixel tolerance.
 figures-check:
-	EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures_check
+	EQLIB_MODE=full EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures_check
 
 benchmarks:
 	@set -e; for script in benchmarks/bench_*.py; do \
