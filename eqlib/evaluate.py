@@ -82,10 +82,12 @@ def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
 
 
 def load_named_system(name: str, weights: str | Path | None = None) -> System:
-    """``identity``, ``spectral``, a model name, or ``hybrid_<model name>``; model code is imported only here.
+    """``identity``, ``spectral``, a model name, ``hybrid_<model name>`` (the spectral fit held near the model's
+    prediction) or ``network_<model name>`` (the network alone, without its shared-content gate); model code is
+    imported only here.
 
     With ``weights`` (a checkpoint file) the model comes from that file and ``name`` (less any
-    ``hybrid_`` prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
+    prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
     """
     builtin = {"identity": identity_system, "spectral": spectral_system}
     if name in builtin:
@@ -96,6 +98,10 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
 
     if name.startswith("hybrid_"):
         return hybrid_system(load_system(name.removeprefix("hybrid_"), weights), HYBRID_PRIOR_WEIGHT)
+    if name.startswith("network_"):
+        system = load_system(name.removeprefix("network_"), weights)
+        system.predictor.gate = None
+        return system
     return load_system(name, weights)
 
 
@@ -104,7 +110,7 @@ def parse_system_arg(arg: str) -> tuple[str, Path | None]:
     if "=" not in arg:
         return arg, None
     label, weights = arg.split("=", 1)
-    if not label or not weights or label == "hybrid_":
+    if not label or not weights or label in ("hybrid_", "network_"):
         raise ValueError(f"system {arg!r}: expected LABEL=PATH.pt with a label and a checkpoint path")
     return label, Path(weights)
 

@@ -141,3 +141,18 @@ def test_paired_table_is_the_mean_and_ci_of_per_pair_differences():
 def test_paired_needs_labels_among_the_systems():
     with pytest.raises(SystemExit, match="not among --systems"):
         main(["--systems", "identity", "spectral", "--sets", "speech-same-clip", "--paired", "identity", "nope"])
+
+
+def test_network_prefix_turns_the_gate_off(tmp_path):
+    """``network_<model>`` is the same checkpoint's network alone; the plain name keeps its calibrated gate."""
+    from eqlib.checkpoint import read_checkpoint, save_checkpoint, write_payload
+    from eqlib.evaluate import load_named_system
+    from eqlib.models import build_model
+
+    path = tmp_path / "lts.pt"
+    save_checkpoint(path, build_model("ltsnet"))
+    payload = read_checkpoint(path)
+    payload["gate"] = {"threshold_db": 1.0}
+    write_payload(path, payload)
+    assert load_named_system("lts", path).predictor.gate is not None
+    assert load_named_system("network_lts", path).predictor.gate is None
