@@ -26,7 +26,7 @@ from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
 from eqlib.features import BandPooling, FeatureConfig, MelFrontend, PowerSpectrogram
 
 VARIANTS = ("other_speaker", "same_speaker", "same_content")
-_SCALAR_DRAWS = 13  # uniform numbers per pair besides the two EQs: see PairSampler.sample
+_SCALAR_DRAWS = 14  # uniform numbers per pair besides the three EQs: see PairSampler.sample
 FULL_BAND_HZ = 20000.0  # a recording that was not band-limited holds content up to here
 BANDLIMIT_FLOOR = 1e-9  # power gain (-90 dB) of the rows above a band-limited recording's top
 
@@ -40,6 +40,8 @@ class PairConfig:
     level_range_db: float = 6.0  # independent random level of input and reference, ± dB
     chain_prob: float = 0.5  # probability of a shared random "recording chain" EQ on both
     chain_gain_scale: float = 0.3  # chain EQ gains are the EQ's gains × this (±4.5 dB by default)
+    chain_mismatch_prob: float = 0.0  # probability that the reference has a recording chain of its own on top
+    chain_mismatch_scale: float = 0.2  # that chain's gains are the EQ's gains × this (±3 dB): not part of θ
     bandlimit_prob: float = 0.0  # probability that a recording lost its top band (a 16–24 kHz or lossy original)
     bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
 
@@ -65,10 +67,13 @@ class SpectrogramBank:
         device: where the bank lives (the training device).
         batch: excerpts per STFT call while building.
         domains: one domain label per excerpt (default: all one domain).
+        bandwidths_hz: the highest frequency each excerpt holds content up to (default ``FULL_BAND_HZ``: a
+            16-kHz original holds 7.2 kHz); the loss and the validation score only the band both recordings hold.
     """
 
     def __init__(self, excerpts: Sequence[np.ndarray], speakers: Sequence, config: FeatureConfig,
-                 device: torch.device | str = "cpu", batch: int = 64, domains: Sequence[str] | None = None) -> None:
+                 device: torch.device | str = "cpu", batch: int = 64, domains: Sequence[str] | None = None,
+                 bandwidths_hz: Sequence[float] | None = None) -> None:
         if len(excerpts) != len(speakers) or len(excerpts) == 0:
             raise ValueError("need one speaker label per excerpt and at least one excerpt")
         stft, pooling = PowerSpectrogram(config).to(device), BandPooling(config).to(device)
@@ -76,24 +81,28 @@ class SpectrogramBank:
         for start in tqdm(range(0, len(excerpts), batch), desc="spectrogram bank", leave=False):
             audio = torch.as_tensor(np.stack(excerpts[start:start + batch]), device=device)
             chunks.append(pooling(stft(audio)).to(bank_dtype(config)))
-        self._init(torch.cat(chunks), speakers, config, domains)
+        self._init(torch.cat(chunks), speakers, config, domains, bandwidths_hz)
 
     @classmethod
     def from_power(cls, power: torch.Tensor, speakers: Sequence, config: FeatureConfig,
-                   domains: Sequence[str] | None = None) -> "SpectrogramBank":
+                   domains: Sequence[str] | None = None, bandwidths_hz: Sequence[float] | None = None
+                   ) -> "SpectrogramBank":
         """A bank from rows ``(excerpts, rows, frames)`` computed before (e.g. a disk cache)."""
         if power.ndim != 3 or power.shape[0] != len(speakers) or power.shape[1] != config.num_bank_rows:
             raise ValueError(f"power must be (excerpts={len(speakers)}, rows={config.num_bank_rows}, frames), "
                              f"got {tuple(power.shape)}")
         bank = cls.__new__(cls)
-        bank._init(power.to(bank_dtype(config)), speakers, config, domains)
+        bank._init(power.to(bank_dtype(config)), speakers, config, domains, bandwidths_hz)
         return bank
 
     def _init(self, power: torch.Tensor, speakers: Sequence, config: FeatureConfig,
-              domains: Sequence[str] | None) -> None:
+              domains: Sequence[str] | None, bandwidths_hz: Sequence[float] | None) -> None:
         domains = ["default"] * len(speakers) if domains is None else list(domains)
-        if len(domains) != len(speakers):
-            raise ValueError("need one domain label per excerpt")
+        bandwidths_hz = [FULL_BAND_HZ] * len(speakers) if bandwidths_hz is None else list(bandwidths_hz)
+        if len(domains) != len(speakers) or len(bandwidths_hz) != len(speakers):
+            raise ValueError("need one domain label and one bandwidth per excerpt")
+        self.bandwidth_hz = torch.as_tensor(np.minimum(bandwidths_hz, FULL_BAND_HZ), dtype=torch.float64,
+                                            device=power.device)
         self.config = config
         self.power = power  # (excerpts, rows, frames)
         self.device = power.device
@@ -202,16 +211,19 @@ class PairSampler:
     def sample(self, batch: int, generator: torch.Generator, variant: str | None = None) -> dict[str, torch.Tensor]:
         """One batch: ``power_in``, ``power_ref`` ``(batch, rows, frames)``, ``params_norm`` ``(batch, 12)``,
         ``variant`` ``(batch,)`` indices into ``VARIANTS`` and ``bandwidth_hz`` ``(batch,)``, the top of the band
-        both recordings hold (rows above a band-limited recording's top are ``BANDLIMIT_FLOOR`` × their power).
+        both recordings hold (an excerpt's own ``bandwidth_hz``, or lower when band-limiting is drawn: rows above a
+        band-limited recording's top are ``BANDLIMIT_FLOOR`` × their power). With ``chain_mismatch_prob`` the
+        reference of a pair without shared content also passes through a mild EQ of its own that θ does not
+        include (recordings from two chains differ by more than θ).
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
         ``generator`` (on the bank's device), so a seed fixes the batch.
         """
         cfg, bank, spec = self.config, self.bank, self.spec
         num = spec.num_params
-        u = torch.rand(batch, _SCALAR_DRAWS + 2 * num, generator=generator, device=bank.device, dtype=torch.float64)
+        u = torch.rand(batch, _SCALAR_DRAWS + 3 * num, generator=generator, device=bank.device, dtype=torch.float64)
         (u_kind, u_in, u_other, u_same, u_start_in, u_start_ref, u_chain, u_level_in, u_level_ref,
-         u_limited_in, u_limited_ref, u_cutoff_in, u_cutoff_ref) = u[:, :_SCALAR_DRAWS].unbind(dim=1)
+         u_limited_in, u_limited_ref, u_cutoff_in, u_cutoff_ref, u_mismatch) = u[:, :_SCALAR_DRAWS].unbind(dim=1)
         if variant is None:
             kinds = (u_kind[:, None] >= self._variant_edges).sum(dim=-1)
         else:
@@ -225,16 +237,21 @@ class PairSampler:
         start_ref = torch.where(same, start_in, (u_start_ref * num_starts).long().clamp_max(num_starts - 1))
         power_in, power_ref = self._crop(torch.cat([index_in, index_ref]), torch.cat([start_in, start_ref])).split(batch)
 
-        params_norm, chain_norm = u[:, _SCALAR_DRAWS:].split(num, dim=1)
+        params_norm, chain_norm, own_norm = u[:, _SCALAR_DRAWS:].split(num, dim=1)
         chain_norm = torch.where(self._gain_cols, 0.5 + (chain_norm - 0.5) * cfg.chain_gain_scale, chain_norm)
         chain_norm = torch.where((u_chain < cfg.chain_prob)[:, None], chain_norm, self._identity_norm)
-        chain, theta = spec.power_response(spec.from_norm(torch.cat([chain_norm, params_norm])), self.grid).split(batch)
+        own_norm = torch.where(self._gain_cols, 0.5 + (own_norm - 0.5) * cfg.chain_mismatch_scale, own_norm)
+        own_norm = torch.where(((u_mismatch < cfg.chain_mismatch_prob) & ~same)[:, None], own_norm, self._identity_norm)
+        chain, theta, own = spec.power_response(spec.from_norm(torch.cat([chain_norm, params_norm, own_norm])),
+                                                self.grid).split(batch)
         levels = torch.pow(10.0, torch.stack([u_level_in, u_level_ref], dim=1) * (cfg.level_range_db / 5)
                            - cfg.level_range_db / 10)  # power gains of ± level_range_db
-        bandwidth_in = self._bandwidth(u_limited_in, u_cutoff_in)
-        bandwidth_ref = torch.where(same, bandwidth_in, self._bandwidth(u_limited_ref, u_cutoff_ref))
+        bandwidth_in = torch.minimum(bank.bandwidth_hz[index_in], self._bandwidth(u_limited_in, u_cutoff_in))
+        bandwidth_ref = torch.where(same, bandwidth_in,
+                                    torch.minimum(bank.bandwidth_hz[index_ref], self._bandwidth(u_limited_ref, u_cutoff_ref)))
         above = self.grid.freqs_hz > torch.stack([bandwidth_in, bandwidth_ref])[:, :, None]  # (2, batch, rows)
-        gains = torch.where(above, BANDLIMIT_FLOOR, torch.stack([chain * levels[:, :1], chain * theta * levels[:, 1:]]))
+        gains = torch.where(above, BANDLIMIT_FLOOR,
+                            torch.stack([chain * levels[:, :1], chain * own * theta * levels[:, 1:]]))
         gains = gains.float()[..., None]
         return {"power_in": power_in * gains[0], "power_ref": power_ref * gains[1], "params_norm": params_norm.float(),
                 "variant": kinds, "bandwidth_hz": torch.minimum(bandwidth_in, bandwidth_ref).float()}

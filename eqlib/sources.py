@@ -26,6 +26,9 @@ from tqdm.auto import tqdm
 COMPONENTS = ("synth", "real", "music", "realmusic")
 ALIASES = {"mixed": "synth+real", "all": "synth+real+music+realmusic"}
 REAL_SHARE = 1 / 3  # real excerpts are repeated until they make up about this share of their domain
+FULL_BAND_HZ = 20000.0  # the bandwidth of a full-band excerpt (Hz)
+BANDWIDTH_OF_RATE = 0.45  # a recording made at rate fs holds content up to 0.45 · fs
+LOSSY_TRANSITION_HZ = 250.0  # a lossy low-pass starts falling this far below its cut-off (eqlib.music_synth)
 _REAL_SPLIT = {"train": "train", "val": "valid"}
 
 
@@ -41,24 +44,30 @@ def parse_data(data: str) -> tuple[str, ...]:
 
 @dataclass
 class Excerpts:
-    """Equal-length excerpts ``(time,)`` at 44.1 kHz with a speaker and a domain label each."""
+    """Equal-length excerpts ``(time,)`` at 44.1 kHz with a speaker label, a domain and a bandwidth (Hz) each."""
 
     audio: list[np.ndarray] = field(default_factory=list)
     speakers: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
+    bandwidths_hz: list[float] = field(default_factory=list)
 
-    def add(self, audio: list[np.ndarray], speakers: list[str], domain: str, repeats: int = 1) -> None:
+    def add(self, component: "Component", domain: str, repeats: int = 1) -> None:
+        audio, speakers, bandwidths = component
         self.audio += audio * repeats
         self.speakers += speakers * repeats
         self.domains += [domain] * (len(audio) * repeats)
+        self.bandwidths_hz += list(bandwidths) * repeats
 
     def __len__(self) -> int:
         return len(self.audio)
 
 
-def synth_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int, tts_share: float = 0.0
-                   ) -> tuple[list[np.ndarray], list[str]]:
-    """``num_excerpts`` synthetic speech excerpts from the ``split`` speakers ("train"/"val").
+Component = tuple[list[np.ndarray], list[str], list[float]]  # excerpts, speaker labels, bandwidths (Hz)
+
+
+def synth_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int, tts_share: float = 0.0) -> Component:
+    """``num_excerpts`` synthetic speech excerpts from the ``split`` speakers ("train"/"val"), with their labels and
+    bandwidths (Hz: the synthesiser's are full-band; espeak-ng renders at 22.05 kHz).
 
     ``tts_share`` (0–1) of them are read by the TTS voices of :mod:`eqlib.tts_voices` instead of the
     synthesiser; that needs espeak-ng installed (``TTSError`` otherwise).
@@ -74,6 +83,7 @@ def synth_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int, t
     audio = [synthesize(int(s), excerpt_s, int(k)) for s, k in
              tqdm(zip(chosen, seeds), total=len(chosen), desc=f"synthesising {split}", leave=False)]
     speakers = [f"synth:{int(s)}" for s in chosen]
+    bandwidths = [FULL_BAND_HZ] * len(audio)
     if num_tts:
         from eqlib import tts_voices
 
@@ -82,35 +92,40 @@ def synth_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int, t
         audio += [tts_voices.tts_excerpt(int(s), excerpt_s, int(k)) for s, k in
                   tqdm(zip(tts_ids, tts_seeds), total=num_tts, desc=f"TTS voices {split}", leave=False)]
         speakers += [f"tts:{int(s)}" for s in tts_ids]
-    return audio, speakers
+        bandwidths += [BANDWIDTH_OF_RATE * tts_voices.ENGINE_RATE] * num_tts
+    return audio, speakers, bandwidths
 
 
-def music_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int) -> tuple[list[np.ndarray], list[str]]:
-    """``num_excerpts`` synthetic music excerpts from the ``split`` arrangements ("train"/"val")."""
-    from eqlib.music_synth import arrangement_ids, synthesize
+def music_excerpts(split: str, num_excerpts: int, excerpt_s: float, seed: int) -> Component:
+    """``num_excerpts`` synthetic music excerpts from the ``split`` arrangements ("train"/"val"), with their labels and
+    bandwidths (Hz: an arrangement mastered through a lossy codec holds nothing above its low-pass)."""
+    from eqlib.music_synth import Arrangement, arrangement_ids, synthesize
 
     rng = np.random.default_rng([seed, 1])
     chosen = rng.choice(arrangement_ids(split), size=num_excerpts, replace=True)
     seeds = rng.integers(0, 2**31 - 1, size=num_excerpts)
     audio = [synthesize(int(a), excerpt_s, int(k)) for a, k in
              tqdm(zip(chosen, seeds), total=num_excerpts, desc=f"synthesising music {split}", leave=False)]
-    return audio, [f"music:{int(a)}" for a in chosen]
+    arrangements = [Arrangement.from_id(int(a)) for a in chosen]
+    bandwidths = [a.lowpass_hz - LOSSY_TRANSITION_HZ if a.lossy else FULL_BAND_HZ for a in arrangements]
+    return audio, [f"music:{int(a)}" for a in chosen], bandwidths
 
 
-def real_excerpts(split: str, excerpt_s: float) -> tuple[list[np.ndarray], list[str]]:
+def real_excerpts(split: str, excerpt_s: float) -> Component:
     """All excerpts of the shared real-speech corpus's ``split`` speakers ("train"/"val")."""
     from eqlib.corpus import real_speech
 
     excerpts = real_speech(excerpt_s=excerpt_s).excerpts(_REAL_SPLIT[split])
-    return [e.audio for e in excerpts], [f"real:{e.speaker}" for e in excerpts]
+    return [e.audio for e in excerpts], [f"real:{e.speaker}" for e in excerpts], [e.bandwidth_hz for e in excerpts]
 
 
-def real_music_excerpts(split: str, excerpt_s: float) -> tuple[list[np.ndarray], list[str]]:
+def real_music_excerpts(split: str, excerpt_s: float) -> Component:
     """All excerpts of the shared music corpus's ``split`` tracks ("train"/"val"; test tracks never)."""
     from eqlib.corpus import real_music
 
     excerpts = real_music(excerpt_s=excerpt_s).excerpts(_REAL_SPLIT[split])
-    return [e.audio for e in excerpts], [f"realmusic:{e.speaker}" for e in excerpts]
+    return ([e.audio for e in excerpts], [f"realmusic:{e.speaker}" for e in excerpts],
+            [e.bandwidth_hz for e in excerpts])
 
 
 DOMAINS = {"synth": "speech", "real": "speech", "music": "music", "realmusic": "music"}
@@ -125,8 +140,9 @@ _SYNTHETIC_PEER = {"real": "synth", "realmusic": "music"}  # the synthetic compo
 
 
 def component_excerpts(component: str, split: str, num_excerpts: int, num_music_excerpts: int, excerpt_s: float,
-                       seed: int, tts_share: float = 0.0) -> tuple[list[np.ndarray], list[str]]:
-    """The excerpts and speaker labels of one component of ``COMPONENTS`` (each appears once: see :func:`repeats`)."""
+                       seed: int, tts_share: float = 0.0) -> Component:
+    """The excerpts, speaker labels and bandwidths of one component of ``COMPONENTS`` (each appears once: see
+    :func:`repeats`)."""
     if component == "synth":
         return synth_excerpts(split, num_excerpts, excerpt_s, seed, tts_share)
     if component == "real":
@@ -160,8 +176,7 @@ def training_excerpts(data: str, split: str, num_excerpts: int, excerpt_s: float
     components = parse_data(data)
     out = Excerpts()
     for component in components:
-        audio, speakers = component_excerpts(component, split, num_excerpts, num_music_excerpts, excerpt_s, seed,
-                                             tts_share)
-        out.add(audio, speakers, DOMAINS[component],
-                repeats(components, component, len(audio), num_excerpts, num_music_excerpts))
+        found = component_excerpts(component, split, num_excerpts, num_music_excerpts, excerpt_s, seed, tts_share)
+        out.add(found, DOMAINS[component], repeats(components, component, len(found[0]), num_excerpts,
+                                                   num_music_excerpts))
     return out

@@ -65,6 +65,8 @@ class TrainConfig:
     chain_gain_scale: float = 0.3  # the chain EQ's gains are the EQ's gains × this (±4.5 dB)
     variant_probs: tuple[float, float, float] = (0.8, 0.1, 0.1)  # other speaker / same speaker / same content
     bandlimit_prob: float = 0.0  # probability that a recording lost its top band (scored on the band both hold)
+    chain_mismatch_prob: float = 0.0  # probability that the reference has a mild chain EQ of its own, not in θ
+    chain_mismatch_scale: float = 0.2  # its gains are the EQ's gains × this
     lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
     tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
@@ -77,7 +79,8 @@ class TrainConfig:
     def pair_config(self) -> PairConfig:
         return PairConfig(crop_frames=self.crop_frames, variant_probs=tuple(self.variant_probs),
                           chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale,
-                          bandlimit_prob=self.bandlimit_prob)
+                          bandlimit_prob=self.bandlimit_prob, chain_mismatch_prob=self.chain_mismatch_prob,
+                          chain_mismatch_scale=self.chain_mismatch_scale)
 
 
 def model_config(config: TrainConfig) -> ModelConfig:
@@ -201,7 +204,7 @@ def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: in
     num_music = config.num_music_excerpts if split == "train" else max(32, config.num_music_excerpts // 8)
     rows = {k: getattr(features, k) for k in ("sample_rate", "n_fft", "hop_length", "bands_per_octave", "fmin_hz",
                                               "fmax_hz")}
-    powers, speakers, domains = [], [], []
+    powers, speakers, domains, bandwidths = [], [], [], []
     for component in components:
         sizes = {"synth": {"num_excerpts": num_excerpts, "tts_share": config.tts_share},
                  "music": {"num_music_excerpts": num_music}}.get(component, {})
@@ -210,16 +213,18 @@ def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: in
                "corpora": _corpus_files((component,)), **sizes}
 
         def build(component: str = component) -> dict:
-            audio, labels = component_excerpts(component, split, num_excerpts, num_music, config.excerpt_s, seed,
-                                               config.tts_share)
-            return {"power": SpectrogramBank(audio, labels, features).power, "speakers": labels}
+            audio, labels, bandwidths = component_excerpts(component, split, num_excerpts, num_music,
+                                                           config.excerpt_s, seed, config.tts_share)
+            return {"power": SpectrogramBank(audio, labels, features).power, "speakers": labels,
+                    "bandwidths_hz": [float(b) for b in bandwidths]}
 
         data = load_or_build(f"bank-{component}-{split}", key, build)
         times = repeats(components, component, len(data["speakers"]), num_excerpts, num_music)
         powers += [data["power"]] * times
         speakers += data["speakers"] * times
+        bandwidths += data["bandwidths_hz"] * times
         domains += [DOMAINS[component]] * (len(data["speakers"]) * times)
-    bank = SpectrogramBank.from_power(torch.cat(powers).to(device), speakers, features, domains)
+    bank = SpectrogramBank.from_power(torch.cat(powers).to(device), speakers, features, domains, bandwidths)
     return PairSampler(bank, config.pair_config())
 
 

@@ -30,6 +30,7 @@ ENGINE = "espeak-ng"
 NUM_TTS_SPEAKERS = 120
 SPLIT_SIZES: dict[str, int] = {"train": 96, "val": 12, "test": 12}
 SAMPLE_RATE = 44100
+ENGINE_RATE = 22050  # espeak-ng renders at this rate (Hz): its speech holds nothing above ~0.45 × it
 _SPLIT_SEED = 20200505
 _ACCENTS = ("en-gb", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
 _VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5",

@@ -137,6 +137,27 @@ def test_band_limited_recordings_lose_their_top_rows_and_report_the_shared_band(
                                    rtol=1e-4, atol=1e-12)
 
 
+def test_an_excerpts_own_bandwidth_bounds_the_pairs_band_and_a_mismatched_chain_is_not_in_theta(speech_clips):
+    bank = SpectrogramBank(speech_clips[:2], ["a", "b"], CONFIG, bandwidths_hz=[7200.0, 20000.0])
+    sampler = PairSampler(bank, PairConfig(chain_prob=0.0, level_range_db=0.0, chain_mismatch_prob=1.0))
+    batch = sampler.sample(64, torch.Generator().manual_seed(5), variant="other_speaker")
+    assert set(batch["bandwidth_hz"].tolist()) == {7200.0}  # every pair holds one 7.2-kHz recording
+    # one clip under two speaker labels, cropped whole: the reference is the input times |H_θ|², and times a
+    # mild chain of its own only when chains mismatch
+    frames = bank.num_frames
+    twin = SpectrogramBank([speech_clips[0]] * 2, ["a", "b"], CONFIG)
+    extra_db = {}
+    for prob in (0.0, 1.0):
+        config = PairConfig(crop_frames=frames, chain_prob=0.0, level_range_db=0.0, chain_mismatch_prob=prob)
+        pairs = PairSampler(twin, config).sample(16, torch.Generator().manual_seed(6), variant="other_speaker")
+        theta = DEFAULT_EQ.from_norm(pairs["params_norm"].double())
+        h2 = eq_power_response(DEFAULT_EQ, theta, torch.as_tensor(twin.config.bank_freqs_hz()), 44100)
+        ratio = pairs["power_ref"].double().sum(-1) / (pairs["power_in"].double().sum(-1) * h2)
+        held = torch.as_tensor(twin.config.bank_freqs_hz()) <= 20000  # rows above FULL_BAND_HZ are floored
+        extra_db[prob] = float((10 * torch.log10(ratio[:, held])).abs().mean())
+    assert extra_db[0.0] < 0.01 < 0.3 < extra_db[1.0]
+
+
 def test_batches_are_seeded_and_shaped(sampler):
     a = sampler.sample(4, torch.Generator().manual_seed(5))
     b = sampler.sample(4, torch.Generator().manual_seed(5))

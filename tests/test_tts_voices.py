@@ -47,10 +47,11 @@ def test_excerpt_is_deterministic_speech_at_the_target_loudness() -> None:
 
 @needs_espeak
 def test_tts_share_replaces_part_of_the_synthetic_excerpts() -> None:
-    audio, speakers = synth_excerpts("val", 4, 1.0, seed=0, tts_share=0.5)
+    audio, speakers, bandwidths = synth_excerpts("val", 4, 1.0, seed=0, tts_share=0.5)
     assert len(audio) == 4 and [s.split(":")[0] for s in speakers] == ["synth", "synth", "tts", "tts"]
     tts_val = {f"tts:{i}" for i in tts_voices.speaker_ids("val")}
     assert set(speakers[2:]) <= tts_val
+    assert bandwidths == [20000.0, 20000.0, 0.45 * 22050, 0.45 * 22050]  # espeak-ng speech stops near 9.9 kHz
 
 
 def test_tts_share_out_of_range_is_refused() -> None:
