@@ -129,13 +129,15 @@ def real_music_excerpts(split: str, excerpt_s: float) -> Component:
 
 
 DOMAINS = {"synth": "speech", "real": "speech", "music": "music", "realmusic": "music"}
-#: The eqlib modules whose code decides each component's audio (for the data cache's keys).
+#: The eqlib modules whose code decides each component's audio (for the data cache's keys) ...
 COMPONENT_MODULES = {
-    "synth": ("sources", "speech_synth", "tts_voices"),
-    "real": ("sources", "corpus", "audio"),
-    "music": ("sources", "music_synth", "music_instruments", "music_score", "music_sounds", "speech_synth"),
-    "realmusic": ("sources", "corpus", "audio"),
+    "synth": ("speech_synth", "tts_voices"),
+    "real": ("corpus", "audio"),
+    "music": ("music_synth", "music_instruments", "music_score", "music_sounds", "speech_synth"),
+    "realmusic": ("corpus", "audio"),
 }
+#: ... and this module's own part: bump it whenever a change here changes which excerpts a component draws.
+SOURCES_VERSION = 2
 _SYNTHETIC_PEER = {"real": "synth", "realmusic": "music"}  # the synthetic component a real one is balanced against
 
 

@@ -35,7 +35,7 @@ from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, ModelConfig, PairModel, bui
 from eqlib.optim import AdamW, clip_grad_norm_
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
 from eqlib.runtime import shared_corpora_dir
-from eqlib.sources import COMPONENT_MODULES, DOMAINS, component_excerpts, parse_data, repeats
+from eqlib.sources import COMPONENT_MODULES, DOMAINS, SOURCES_VERSION, component_excerpts, parse_data, repeats
 
 GRAD_CLIP_NORM = 5.0
 LOSS_GRID_POINTS = 64  # log-spaced frequencies, 20 Hz–20 kHz, of the response loss (the metric uses 512)
@@ -209,7 +209,7 @@ def make_sampler(config: TrainConfig, split: str, device: torch.device, seed: in
         sizes = {"synth": {"num_excerpts": num_excerpts, "tts_share": config.tts_share},
                  "music": {"num_music_excerpts": num_music}}.get(component, {})
         key = {"component": component, "split": split, "excerpt_s": config.excerpt_s, "seed": seed, "rows": rows,
-               "code": code_digest((*COMPONENT_MODULES[component], "features")),
+               "code": code_digest((*COMPONENT_MODULES[component], "features")), "sources_version": SOURCES_VERSION,
                "corpora": _corpus_files((component,)), **sizes}
 
         def build(component: str = component) -> dict:
