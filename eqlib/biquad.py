@@ -16,7 +16,6 @@ import math
 from typing import Callable
 
 import numpy as np
-import scipy.signal
 import torch
 
 BIQUAD_KINDS = ("low_shelf", "peak", "high_shelf", "lowpass", "highpass")
@@ -332,6 +331,8 @@ def sosfilt_exact(sos: np.ndarray, audio: np.ndarray) -> np.ndarray:
     Returns:
         Filtered audio, same shape, float64.
     """
+    import scipy.signal  # here, not at import: the CLI's start-up needs no scipy.signal (about 1 s)
+
     return scipy.signal.sosfilt(np.asarray(sos, dtype=np.float64), np.asarray(audio, dtype=np.float64), axis=-1)
 
 
@@ -354,6 +355,8 @@ def sosfilt_fft(sos: torch.Tensor, audio: torch.Tensor, tail_samples: int = DEFA
         ``(batch, time)`` filtered audio, dtype of ``audio``.
     """
     num_samples = audio.shape[-1]
+    import scipy.fft
+
     n_fft = scipy.fft.next_fast_len(num_samples + tail_samples, real=True)
     spectrum = torch.fft.rfft(audio.to(torch.float64), n=n_fft)
     w = torch.linspace(0, math.pi, n_fft // 2 + 1, dtype=torch.float64, device=audio.device)
