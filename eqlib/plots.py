@@ -86,6 +86,22 @@ def plot_cascade(ideal: EQSettings, predicted: EQSettings | None = None, ax: plt
     return ax
 
 
+def plot_level_removal(freqs_hz: np.ndarray, diff_db: np.ndarray, ax: plt.Axes | None = None) -> plt.Axes:
+    """The difference ``diff_db`` ``(freqs,)`` of a predicted and a true response (dB) at ``freqs_hz`` (Hz), its mean
+    over the grid (the level, dashed) and, shaded, ``|diff − mean|``: the quantity the level-free error averages."""
+    ax = ax or plt.gca()
+    d = np.asarray(diff_db, dtype=np.float64)
+    level = float(d.mean())
+    ax.plot(freqs_hz, d, color="#d62728", lw=1.8, label="predicted − ideal, d(f)")
+    ax.axhline(level, color="0.3", lw=1.2, ls="--", label=f"mean of d(f): the level, {level:+.2f} dB")
+    ax.fill_between(freqs_hz, level, d, color="#d62728", alpha=0.18, lw=0,
+                    label=f"|d − mean|: averages to {np.abs(d - level).mean():.2f} dB")
+    format_freq_axis(ax)
+    ax.set_ylabel("difference (dB)")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
 def save_figure(fig: plt.Figure, name: str, formats: tuple[str, ...] = ("png",),
                 directory: Path | None = None) -> list[Path]:
     """Save ``fig`` as ``<directory>/<name>.<fmt>`` (default ``figures/``) for each format, with
@@ -151,6 +167,27 @@ def plot_latent(vector: np.ndarray, ax: plt.Axes | None = None, title: str | Non
     ax.set_xlim(-0.5, len(v) - 0.5)
     ax.set_xlabel("latent element")
     ax.set_ylabel("value")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_latent_map(vector: np.ndarray, channels: int, ax: plt.Axes | None = None, title: str | None = None,
+                    symmetric: bool = False) -> plt.Axes:
+    """A latent ``(channels * rows,)``, stored channel by channel, as an image: channels up, mel rows (low to high
+    frequency) across. ``symmetric`` centres the colour scale on 0 (for signed latents such as differences)."""
+    ax = ax or plt.gca()
+    v = np.asarray(vector, dtype=np.float64).ravel()
+    if v.size % channels:
+        raise ValueError(f"a latent of {v.size} elements is not {channels} channels of equal length")
+    grid = v.reshape(channels, -1)
+    limit = float(np.abs(grid).max()) or 1.0
+    image = ax.imshow(grid, aspect="auto", origin="lower", interpolation="nearest",
+                      cmap="RdBu_r" if symmetric else "magma", vmin=-limit if symmetric else 0.0, vmax=limit)
+    ax.figure.colorbar(image, ax=ax, label="value")
+    ax.set_xlabel("mel row (low → high frequency)")
+    ax.set_ylabel("channel")
+    ax.grid(False)
     if title:
         ax.set_title(title)
     return ax
@@ -268,6 +305,32 @@ def plot_power_spectrogram(power: np.ndarray, sample_rate: int, hop_length: int,
     freqs_hz = np.linspace(0.0, sample_rate / 2, power.shape[0])
     times_s = np.arange(power.shape[1]) * hop_length / sample_rate
     return _draw_spectrogram(ax, times_s, freqs_hz, power, sample_rate, db_range, colorbar)
+
+
+def plot_mel_power(mel_power: np.ndarray, centres_hz: np.ndarray, sample_rate: int, hop_length: int,
+                   ax: plt.Axes | None = None, db_range: tuple[float, float] = (-110.0, -20.0),
+                   colorbar: bool = True) -> plt.Axes:
+    """A mel power spectrogram ``(mels, frames)`` (linear power, what a model's front end computes) in dB, each
+    band drawn at its centre frequency ``centres_hz`` ``(mels,)`` on a log-Hz axis."""
+    ax = ax or plt.gca()
+    times_s = np.arange(np.shape(mel_power)[1]) * hop_length / sample_rate
+    return _draw_spectrogram(ax, times_s, np.asarray(centres_hz, dtype=np.float64),
+                             np.asarray(mel_power, dtype=np.float64), sample_rate, db_range, colorbar)
+
+
+def plot_mel_filterbank(filterbank: np.ndarray, freqs_hz: np.ndarray, ax: plt.Axes | None = None,
+                        every: int = 1) -> plt.Axes:
+    """Triangular mel filters ``(mels, bins)`` against the bin frequencies ``freqs_hz`` ``(bins,)`` (Hz, log axis);
+    every ``every``-th band is drawn, alternating two colours so that neighbours can be told apart."""
+    ax = ax or plt.gca()
+    fb = np.asarray(filterbank, dtype=np.float64)
+    keep = np.asarray(freqs_hz) >= FREQ_MIN_HZ
+    for i in range(0, len(fb), every):
+        ax.plot(np.asarray(freqs_hz)[keep], fb[i, keep], color=BAND_COLOURS[(i // every) % 2], lw=1.0)
+    format_freq_axis(ax)
+    ax.set_ylabel("filter weight")
+    ax.set_title(f"{len(fb)} mel filters" + (f" (every {every}th drawn)" if every > 1 else ""))
+    return ax
 
 
 def _draw_spectrogram(ax: plt.Axes, times_s: np.ndarray, freqs_hz: np.ndarray, power: np.ndarray, sample_rate: int,

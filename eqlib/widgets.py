@@ -12,14 +12,20 @@ matplotlib figure for good. Every state change therefore runs under one re-entra
 
 Key widgets carry DOM classes for browser tests: ``eqlib-slider-<band>-<gain|freq|q>``,
 ``eqlib-plot``, ``eqlib-readout``, ``eqlib-message``, ``eqlib-render-ms``.
+
+Besides :class:`EQPanel` (notebook 01): :class:`PairEQPanel` puts the sliders on a training pair, the
+reference being the input's STFT power times ``|H(f)|²`` (notebook 02); :class:`PairPicker` shows one of
+many pairs, chosen from a drop-down (notebooks 04 and 05).
 """
 
 from __future__ import annotations
 
 import io
 import math
+import re
 import threading
 import time
+from collections.abc import Callable, Sequence
 
 import ipywidgets as w
 import numpy as np
@@ -30,13 +36,16 @@ from matplotlib.figure import Figure
 
 from eqlib.audio import resample
 from eqlib.eq import EQSettings, EQSpec, ParamSpec
-from eqlib.plots import BAND_COLOURS, PLOT_SAMPLE_RATE, freq_grid, plot_cascade
+from eqlib.features import FeatureConfig, MelFrontend, PowerSpectrogram
+from eqlib.plots import BAND_COLOURS, FREQ_MIN_HZ, PLOT_SAMPLE_RATE, freq_grid, plot_cascade, plot_mel_power
 
 DEFAULT_EXAMPLE = "default"  # sentinel: the first speech clip that eqlib.examples lists
 PREVIEW_SECONDS = 6.0  # audio longer than this is cut, so a slider move re-encodes little
 SLIDER_STEPS = 300  # resolution of every slider across its range
 MIN_Y_LIMIT_DB = 18.0
 PLOT_DPI = 90
+#: Digits the ffmpeg readout keeps: gain to 0.01 dB, frequency to 5 significant digits, Q to 3.
+READOUT_FORMATS = {"g": lambda v: f"{round(v, 2):g}", "f": lambda v: f"{v:.5g}", "w": lambda v: f"{v:.3g}"}
 
 
 def slider_class(band: str, param: str) -> str:
@@ -54,6 +63,13 @@ def make_slider(spec: ParamSpec, value: float) -> w.FloatSlider | w.FloatLogSlid
                                 readout_format=".4g" if spec.unit == "Hz" else ".2f", **common)
     step = round((spec.maximum - spec.minimum) / SLIDER_STEPS, 3)
     return w.FloatSlider(value=value, min=spec.minimum, max=spec.maximum, step=step, readout_format="+.1f", **common)
+
+
+def ffmpeg_readout(settings: EQSettings) -> str:
+    """``settings.to_ffmpeg()`` with its numbers rounded for reading (``READOUT_FORMATS``): a slider at 14.1 dB
+    holds 14.100000000000001, which the exact export keeps (bit-exact ``eqlib apply``) and a reader does not need."""
+    return re.sub(r"\b([fwg])=(-?[0-9.]+(?:e[-+]?[0-9]+)?)",
+                  lambda m: f"{m[1]}={READOUT_FORMATS[m[1]](float(m[2]))}", settings.to_ffmpeg())
 
 
 def _wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
@@ -90,10 +106,11 @@ class EQPanel:
         example: name of an ``eqlib.examples`` clip to play through the current setting;
             ``DEFAULT_EXAMPLE`` picks the first speech clip, ``None`` shows no player.
         seed: seed of the generator behind the "random EQ" button.
+        audio: mono ``(time,)`` samples at ``PLOT_SAMPLE_RATE`` Hz to play instead of ``example``.
     """
 
     def __init__(self, settings: EQSettings | None = None, example: str | None = DEFAULT_EXAMPLE,
-                 seed: int = 0) -> None:
+                 seed: int = 0, audio: np.ndarray | None = None) -> None:
         settings = settings if settings is not None else EQSettings.identity()
         self.spec: EQSpec = settings.spec
         self._generator = torch.Generator().manual_seed(seed)
@@ -102,6 +119,7 @@ class EQPanel:
         self._layout_frozen = False
         self.last_render_ms = float("nan")
         self._freqs_hz = freq_grid()
+        self._observers: list[Callable[[EQSettings], None]] = []
 
         self.sliders: dict[tuple[str, str], w.FloatSlider | w.FloatLogSlider] = {}
         columns = []
@@ -146,7 +164,7 @@ class EQPanel:
 
         self._example_samples: np.ndarray | None = None
         self._example_rate = 0
-        audio_box = self._init_audio(example)
+        audio_box = self._init_audio(example, audio)
 
         controls = w.HBox([self.random_button, self.reset_button, self.render_ms])
         loader = w.VBox([w.HTML("<b>load settings</b>"),
@@ -188,6 +206,12 @@ class EQPanel:
         """Back to the spec's defaults (all gains 0 dB: the identity EQ)."""
         self.set_settings(EQSettings.identity(self.spec))
 
+    def observe_settings(self, callback: Callable[[EQSettings], None]) -> None:
+        """Call ``callback(settings)`` after every re-render (slider move, random, reset, load), and once now."""
+        with self._lock:
+            self._observers.append(callback)
+            callback(self.settings)
+
     def load_json(self, text: str) -> bool:
         """Show settings from JSON text (as written by ``EQSettings.to_json``); on bad input, show why.
 
@@ -222,11 +246,15 @@ class EQPanel:
         self._ax.set_title("")
         self._ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), fontsize="small", ncol=5, frameon=False)
 
-    def _init_audio(self, example: str | None) -> w.Widget:
-        if example is None:
+    def _init_audio(self, example: str | None, audio: np.ndarray | None) -> w.Widget:
+        if example is None and audio is None:
             self.player = None
             return w.HTML("<i>no example audio (example=None)</i>")
-        self._example_samples, self._example_rate = _load_example_audio(example)
+        if audio is not None:
+            samples = np.asarray(audio, dtype=np.float64)[: int(PREVIEW_SECONDS * PLOT_SAMPLE_RATE)]
+            self._example_samples, self._example_rate = samples, PLOT_SAMPLE_RATE
+        else:
+            self._example_samples, self._example_rate = _load_example_audio(example)
         original = w.Audio(value=_wav_bytes(self._example_samples, self._example_rate), format="wav", autoplay=False)
         self.player = w.Audio(format="wav", autoplay=False)
         self.player.add_class("eqlib-audio")
@@ -278,10 +306,121 @@ class EQPanel:
         self.plot.value = buf.getvalue()
         self.readout.value = (
             f"<div><b>ffmpeg</b> <code style='white-space: pre-wrap; word-break: break-all'>"
-            f"-af \"{settings.to_ffmpeg()}\"</code></div>{settings._repr_html_()}"
+            f"-af \"{ffmpeg_readout(settings)}\"</code></div>{settings._repr_html_()}"
         )
         if self.player is not None:
             self.player.value = _wav_bytes(settings.apply(self._example_samples, self._example_rate),
                                            self._example_rate)
+        for callback in self._observers:
+            callback(settings)
         self.last_render_ms = (time.perf_counter() - start) * 1000
         self.render_ms.value = f"<span>re-rendered in {self.last_render_ms:.1f} ms</span>"
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PLOT_DPI)
+    return buf.getvalue()
+
+
+class PairEQPanel:
+    """EQ sliders on a training pair (notebook 02): the mel spectrogram of the input, and of the reference that
+    training makes from it, the input's STFT power times ``|H(f)|²`` (the ``same_content`` variant of
+    ``eqlib.pairs``), redrawn as the sliders move; the :class:`EQPanel` below them shows the response and plays
+    the input through the EQ.
+
+    Args:
+        audio: mono input ``(time,)`` at ``features.sample_rate`` Hz (a few seconds).
+        settings: initial setting (default: the identity EQ).
+        features: STFT and mel settings (default: the models' ``FeatureConfig``).
+    """
+
+    def __init__(self, audio: np.ndarray, settings: EQSettings | None = None,
+                 features: FeatureConfig = FeatureConfig()) -> None:
+        if features.sample_rate != PLOT_SAMPLE_RATE:
+            raise ValueError(f"features must run at {PLOT_SAMPLE_RATE} Hz, the rate the panel plays and plots at")
+        self.features = features
+        self._mel = MelFrontend(features)
+        waveform = torch.as_tensor(np.asarray(audio, dtype=np.float32))[None]
+        self.power_in = PowerSpectrogram(features)(waveform)[0].double()  # (bins, frames)
+        filterbank = self._mel.filterbank.double()  # (mels, bins), each row sums to 1
+        self.centres_hz = (filterbank @ torch.as_tensor(features.bin_freqs_hz())).numpy()
+        self._bin_freqs_hz = features.bin_freqs_hz()
+        self._bin_freqs_hz[0] = 1.0  # DC: just above 0 Hz, as eqlib.pairs does
+        self._fig = Figure(figsize=(10, 3.2), dpi=PLOT_DPI, layout="constrained")
+        FigureCanvasAgg(self._fig)
+        axes = self._fig.subplots(1, 2, sharey=True)
+        mel_in = self.mel_power(EQSettings.identity())
+        for ax, title in zip(axes, ("input: mel power", "reference: mel of (input STFT power · |H(f)|²)")):
+            plot_mel_power(mel_in, self.centres_hz, features.sample_rate, features.hop_length, ax=ax,
+                           colorbar=ax is axes[1])
+            ax.set_title(title, fontsize="medium")
+        self._reference_mesh = axes[1].collections[0]
+        self._kept_bands = self.centres_hz >= FREQ_MIN_HZ  # the rows the mesh draws
+        self._layout_frozen = False
+        self.image = w.Image(format="png", layout=w.Layout(width="900px"))
+        self.image.add_class("eqlib-pair-spectrograms")
+        self.panel = EQPanel(settings, audio=audio)
+        self.widget = w.VBox([self.image, self.panel.widget])
+        self.panel.observe_settings(self._redraw)
+
+    def mel_power(self, settings: EQSettings) -> np.ndarray:
+        """Mel power ``(mels, frames)`` of the input's STFT power times ``|H(f)|²`` of ``settings``."""
+        gain = 10 ** (settings.response_db(self._bin_freqs_hz, self.features.sample_rate) / 10)
+        return self._mel.filterbank.double().matmul(self.power_in * torch.as_tensor(gain)[:, None]).numpy()
+
+    def _redraw(self, settings: EQSettings) -> None:
+        mel = self.mel_power(settings)[self._kept_bands]
+        self._reference_mesh.set_array(10 * np.log10(mel + 1e-20).ravel())
+        self.image.value = _png(self._fig)
+        if not self._layout_frozen:  # as in EQPanel: keep the first layout
+            self._fig.set_layout_engine("none")
+            self._layout_frozen = True
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class PairPicker:
+    """A drop-down over many pairs and the view of the chosen one (notebooks 04 and 05).
+
+    Args:
+        labels: one label per pair, shown in the drop-down.
+        render: ``render(index)`` → a matplotlib figure (shown as a PNG image, then closed) or an HTML string.
+        description: the drop-down's label.
+    """
+
+    def __init__(self, labels: Sequence[str], render: Callable[[int], Figure | str],
+                 description: str = "pair") -> None:
+        if not labels:
+            raise ValueError("PairPicker needs at least one pair")
+        self._render = render
+        self.dropdown = w.Dropdown(options=[(label, i) for i, label in enumerate(labels)], value=0,
+                                   description=description, layout=w.Layout(width="640px"))
+        self.dropdown.add_class("eqlib-pair-picker")
+        self.image = w.Image(format="png", layout=w.Layout(width="900px", display="none"))
+        self.html = w.HTML()
+        self.widget = w.VBox([self.dropdown, self.image, self.html])
+        self.dropdown.observe(lambda change: self.show(change["new"]), names="value")
+        self.show(0)
+
+    def show(self, index: int) -> None:
+        """Render pair ``index`` into the picker (the drop-down follows)."""
+        import matplotlib.pyplot as plt
+
+        if self.dropdown.value != index:
+            self.dropdown.value = index  # fires show() again through the observer
+            return
+        view = self._render(index)
+        if isinstance(view, str):
+            self.html.value, self.image.layout.display = view, "none"
+        else:
+            self.image.value, self.html.value, self.image.layout.display = _png(view), "", None
+            plt.close(view)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import math
+import re
 
 import matplotlib
 
@@ -18,7 +19,8 @@ import soundfile as sf  # noqa: E402
 
 from eqlib.eq import DEFAULT_EQ, EQSettings  # noqa: E402
 from eqlib.plots import BAND_COLOURS, PLOT_SAMPLE_RATE, plot_pole_zero, plot_spectrogram  # noqa: E402
-from eqlib.widgets import EQPanel, slider_class  # noqa: E402
+from eqlib.features import FeatureConfig, MelFrontend  # noqa: E402
+from eqlib.widgets import EQPanel, PairEQPanel, PairPicker, ffmpeg_readout, slider_class  # noqa: E402
 
 
 MODIFIED = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)  # an upload's timestamp
@@ -221,3 +223,63 @@ def test_concurrent_slider_moves_keep_the_figure_intact(panel: EQPanel) -> None:
     assert image.getcolors(maxcolors=16) is None, "the response plot was rendered blank"
     panel.sliders[("low", "gain")].value = 7.5  # and the figure still draws afterwards
     assert Image.open(io.BytesIO(panel.plot.value)).convert("RGB").getcolors(maxcolors=16) is None
+
+
+def test_ffmpeg_readout_is_rounded_but_the_export_stays_exact(panel: EQPanel) -> None:
+    panel.sliders[("low", "gain")].value = 14.1
+    settings = EQSettings(np.array([[14.100000000000001, 123.456789, 0.70710678], [-3.25, 450.0, 1.0],
+                                    [0.0, 2500.0, 1.0], [0.0, 6000.0, 0.707]]))
+    text = ffmpeg_readout(settings)
+    assert text.startswith("lowshelf=f=123.46:t=q:w=0.707:g=14.1,equalizer=f=450:t=q:w=1:g=-3.25,")
+    assert "14.100000000000001" in settings.to_ffmpeg()  # the export keeps every digit
+    exact = [float(v) for v in re.findall(r"[fwg]=(-?[0-9.e+-]+)", settings.to_ffmpeg())]
+    shown = [float(v) for v in re.findall(r"[fwg]=(-?[0-9.e+-]+)", text)]
+    np.testing.assert_allclose(shown, exact, rtol=5e-3, atol=0.005)
+    assert re.search(r"g=\d+\.\d{3,}", panel.readout.value) is None  # no float noise in the panel
+
+
+def test_pair_panel_reference_is_input_power_times_scipy_response() -> None:
+    rate = PLOT_SAMPLE_RATE
+    audio = np.random.default_rng(0).normal(0, 0.05, rate)  # 1 s of noise
+    pair = PairEQPanel(audio)
+    features = FeatureConfig()
+    mel = MelFrontend(features).filterbank.double().numpy()
+    np.testing.assert_allclose(pair.mel_power(EQSettings.identity()), mel @ pair.power_in.numpy(), rtol=1e-9)
+    pair.panel.sliders[("mid2", "gain")].value = 9.0
+    settings = pair.panel.settings
+    freqs = features.bin_freqs_hz()
+    freqs[0] = 1.0
+    _, h = scipy.signal.sosfreqz(settings.sos(rate), worN=freqs, fs=rate)
+    expected = mel @ (pair.power_in.numpy() * np.abs(h)[:, None] ** 2)
+    np.testing.assert_allclose(pair.mel_power(settings), expected, rtol=1e-6)
+    shown = np.asarray(pair._reference_mesh.get_array()).reshape(-1, expected.shape[1])
+    kept = pair.centres_hz >= 20.0
+    np.testing.assert_allclose(shown, 10 * np.log10(expected[kept] + 1e-20), atol=1e-6)
+    assert pair.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    # the band centres rise with the band index and span the front end's range
+    assert np.all(np.diff(pair.centres_hz) > 0) and 20 < pair.centres_hz[0] < 100 and pair.centres_hz[-1] > 15000
+
+
+def test_pair_picker_shows_the_chosen_pair() -> None:
+    shown = []
+
+    def render(index: int):
+        shown.append(index)
+        if index == 2:
+            fig, ax = plt.subplots()
+            ax.plot([0, index])
+            return fig
+        return f"<b>pair {index}</b>"
+
+    picker = PairPicker(["a", "b", "c"], render)
+    assert shown == [0] and picker.html.value == "<b>pair 0</b>"
+    picker.dropdown.value = 1
+    assert picker.html.value == "<b>pair 1</b>" and picker.image.layout.display == "none"
+    figures_before = len(plt.get_fignums())
+    picker.show(2)
+    assert shown == [0, 1, 2] and picker.dropdown.value == 2
+    assert picker.image.value[:8] == b"\x89PNG\r\n\x1a\n" and picker.html.value == ""
+    assert picker.image.layout.display is None
+    assert len(plt.get_fignums()) == figures_before  # the figure render() opened was closed
+    with pytest.raises(ValueError, match="at least one pair"):
+        PairPicker([], render)
