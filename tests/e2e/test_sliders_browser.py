@@ -8,6 +8,7 @@ measured re-render time and the browser-side latency from key press to new plot 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tempfile
@@ -96,6 +97,15 @@ def _painted_screenshot(locator, path: Path, timeout_s: float = 10.0) -> bytes:
         time.sleep(0.2)
 
 
+def _clear_outputs(notebook: Path) -> None:
+    """Drop the stored outputs of the served copy, so that "last re-render" can only come from this run."""
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    notebook.write_text(json.dumps(nb))
+
+
 def _gain_settled(page, old: str) -> bool:
     slider_text, table_text = page.evaluate(GAIN_TEXTS_JS)
     return slider_text is not None and slider_text == table_text and slider_text != old
@@ -106,6 +116,7 @@ def test_mid1_gain_slider_redraws_plot_and_readout(chromium_path, lab_server, br
     page = browser_page
     shots = Path(tempfile.mkdtemp(prefix="eqlib-e2e-screenshots-"))  # outlives pytest's tmp_path cleanup
     print(f"\nscreenshots: {shots}\njupyter log: {lab_server.log}")
+    _clear_outputs(lab_server.root / NOTEBOOK)  # the committed notebook carries the outputs of `make notebooks`
     try:
         page.goto(lab_server.lab_url(NOTEBOOK))
         page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=TIMEOUT_MS)
