@@ -14,8 +14,10 @@ recordings say the same thing); ``"hybrid"``, that fit started from, and held ne
 :func:`settings_from` holds this logic once; the CLI and the JupyterLab panel call it too.
 
 Both recordings are analysed as a mono mid resampled to the model's rate, in blocks (any length, bounded
-memory). Failures raise ``ValueError`` subclasses with a one-line message: :class:`eqlib.audio.AudioError`
-(with a ``kind``) for unusable audio, :class:`eqlib.checkpoint.CheckpointError` for a bad model.
+memory). Every failure it can name raises one type, :class:`eqlib.errors.EqlibError` (a ``ValueError``) with a
+one-line message and the ``kind`` whose exit code the command line uses: :class:`eqlib.audio.AudioError` for
+unusable audio, :class:`WeightsError` (also an :class:`eqlib.checkpoint.CheckpointError`) for a bad model,
+kind ``usage`` for a bad argument.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import torch
 from eqlib.audio import MAX_CHANNELS, Audio, AudioError, check_audio
 from eqlib.checkpoint import CheckpointError, default_weights
 from eqlib.eq import EQSettings
+from eqlib.errors import EqlibError, first_line
 from eqlib import inference
 from eqlib.inference import DEFAULT_MODEL, Predictor, load_predictor
 from eqlib.models import MODEL_NAMES
@@ -45,6 +48,13 @@ MAX_BAND_FRACTION = 0.45  # bands are clamped to this fraction of the sample rat
 Recording = str | Path | np.ndarray
 
 
+class WeightsError(EqlibError, CheckpointError):
+    """A model that cannot be loaded (kind ``weights``): an :class:`EqlibError` and a ``CheckpointError``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "weights")
+
+
 @functools.lru_cache(maxsize=None)
 def _shipped_model(name: str) -> Predictor:
     return load_predictor(name, default_weights(name))
@@ -53,14 +63,20 @@ def _shipped_model(name: str) -> Predictor:
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Predictor:
     """A trained model ready for :func:`match`: a shipped model's name (``eqlib.models.MODEL_NAMES``; loaded
     once per process and shared) or the path of a checkpoint written by ``eqlib.train`` (loaded with
-    ``weights_only=True``). Raises :class:`CheckpointError` for an unknown name or an unusable file."""
-    if str(name_or_path) in MODEL_NAMES:
-        return _shipped_model(str(name_or_path))
-    path = Path(name_or_path)
-    if not path.is_file():
-        raise CheckpointError(f"{name_or_path}: neither a shipped model ({', '.join(MODEL_NAMES)}) "
-                              "nor a checkpoint file")
-    return load_predictor(weights=path)
+    ``weights_only=True``: a pickle that would run code is refused). Raises :class:`WeightsError` for an unknown
+    name or an unusable file."""
+    try:
+        if str(name_or_path) in MODEL_NAMES:
+            return _shipped_model(str(name_or_path))
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise WeightsError(f"{name_or_path}: neither a shipped model ({', '.join(MODEL_NAMES)}) "
+                               "nor a checkpoint file")
+        return load_predictor(weights=path)
+    except WeightsError:
+        raise
+    except CheckpointError as err:
+        raise WeightsError(first_line(err)) from err
 
 
 def as_source(recording: Recording, sample_rate: int | None, name: str) -> Source:
@@ -72,8 +88,14 @@ def as_source(recording: Recording, sample_rate: int | None, name: str) -> Sourc
     if isinstance(recording, (str, Path)):
         return open_source(recording)
     if sample_rate is None:
-        raise ValueError(f"{name}: an array needs sample_rate (Hz)")
-    samples = np.asarray(recording, dtype=np.float64)
+        raise EqlibError(f"{name}: an array needs sample_rate (Hz)", "usage")
+    if (isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.integer, np.floating))
+            or not np.isfinite(sample_rate) or sample_rate != int(sample_rate)):
+        raise AudioError(f"{name}: sample_rate must be a whole number of Hz, got {sample_rate!r}", "sample_rate")
+    try:
+        samples = np.asarray(recording, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise AudioError(f"{name}: not an array of samples ({first_line(err)})", "not_audio") from err
     if samples.ndim == 1:
         samples = samples[None]
     if samples.ndim != 2 or (samples.shape[0] > MAX_CHANNELS and samples.shape[1] <= MAX_CHANNELS):
@@ -96,7 +118,7 @@ class Analysis:
 
 def check_mode(mode: str) -> None:
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise EqlibError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}", "usage")
 
 
 def analysis_rate(mode: str, predictor: Predictor | None) -> int:

@@ -1,14 +1,17 @@
 """Reading, checking, resampling and safe writing of audio files (loudness: :mod:`eqlib.spectrum`).
 
 Audio arrays are ``(channels, time)`` float64 in [-1, 1]-ish full scale; sample rates in Hz.
-Every failure is an :class:`AudioError` with a one-line message and a ``kind`` that the CLI
-maps to an exit code.
+Every failure is an :class:`AudioError`, an :class:`eqlib.errors.EqlibError` with a one-line message and a
+``kind`` that the CLI maps to an exit code. Outputs are written to temporary files beside their destinations
+and renamed onto them only when complete (:class:`OutputFiles`, :func:`atomic_path`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,18 +20,22 @@ from typing import Iterator
 import numpy as np
 import soundfile as sf
 
+from eqlib.errors import EqlibError, from_os_error
 from eqlib.spectrum import loudness_lufs  # noqa: F401 - the one loudness meter; corpus and figures import it here
 
 SILENCE_PEAK = 1e-5  # -100 dBFS: below this everywhere, a file counts as silent
 MIN_DURATION_S, MIN_SAMPLE_RATE, MAX_CHANNELS = 0.5, 16000, 2  # what analysis accepts by default
+# Samples beyond this many times full scale (+120 dBFS) are corrupt data, not sound: no mix peaks there. Far above
+# it things overflow: the model's float32 features between 1e20 and 1e25 x (measured), a float32 output of a
+# +60 dB EQ at 3e35 x, and a float32 file may hold up to 3.4e38.
+MAX_ABS_SAMPLE = 1e6
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # held off while outputs are renamed into place
+TEMP_PREFIX = ".eqlib-"  # temporary outputs: hidden files beside their destinations
 
 
-class AudioError(ValueError):
-    """A problem with an audio file or array; ``kind`` names the class of problem."""
-
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+class AudioError(EqlibError):
+    """A problem with an audio file or array; ``kind`` names the class of problem (a key of
+    :data:`eqlib.errors.EXIT_CODES`)."""
 
 
 @dataclass
@@ -52,14 +59,22 @@ class Audio:
 
 
 def check_file(path: str | Path) -> Path:
-    """``path`` as a ``Path``; raise ``AudioError`` (missing / unreadable / empty) unless it is a non-empty file."""
+    """``path`` as a ``Path``; raise ``AudioError`` unless it is a non-empty regular file this process may read:
+    missing (also a name too long to exist), unreadable (no permission, a symlink loop, a folder, a pipe or
+    device) or empty."""
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such file", "missing")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not an audio file", "unreadable")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: file is empty (0 bytes)", "empty")
+    try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise AudioError(f"{path}: is a folder, not an audio file", "unreadable")
+        if not stat.S_ISREG(info.st_mode):
+            raise AudioError(f"{path}: is not a regular file (a pipe or a device); give an audio file", "unreadable")
+        if info.st_size == 0:
+            raise AudioError(f"{path}: file is empty (0 bytes)", "empty")
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise from_os_error(err, path, "input", AudioError) from err
     return path
 
 
@@ -91,13 +106,22 @@ def check_audio(audio: Audio, name: str = "audio", min_duration_s: float = MIN_D
     """Reject audio that cannot be analysed: empty, NaN/inf, silent, too short, too low a rate, too many channels."""
     if audio.samples.size == 0:
         raise AudioError(f"{name}: contains no samples", "empty")
-    if not np.all(np.isfinite(audio.samples)):
-        raise AudioError(f"{name}: contains NaN or infinite samples", "nonfinite")
+    check_samples(audio.samples, name)
     check_properties(name, audio.sample_rate, audio.num_channels, audio.duration_s, min_duration_s, min_sample_rate,
                      max_channels)
     if np.max(np.abs(audio.samples)) < SILENCE_PEAK:
         raise AudioError(f"{name}: is silent (peak below -100 dBFS)", "silent")
     return audio
+
+
+def check_samples(samples: np.ndarray, name: str) -> None:
+    """Reject NaN, infinite or absurd samples (beyond ``MAX_ABS_SAMPLE`` x full scale): ``AudioError`` nonfinite."""
+    if not np.all(np.isfinite(samples)):
+        raise AudioError(f"{name}: contains NaN or infinite samples", "nonfinite")
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak > MAX_ABS_SAMPLE:
+        raise AudioError(f"{name}: contains absurd samples (peak {peak:.3g} x full scale, {peak_dbfs(samples):+.0f} "
+                         f"dBFS; at most {MAX_ABS_SAMPLE:g} x): corrupt data, not sound", "nonfinite")
 
 
 def resample(samples: np.ndarray, sample_rate: int, target_rate: int) -> np.ndarray:
@@ -122,19 +146,96 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held off (delivered when the block ends): a rename is never cut in half."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+_LIVE_TEMPS: set[Path] = set()  # temporary files of this process not yet renamed into place or removed
+
+
+def new_temp(folder: str | Path, suffix: str = "", prefix: str = TEMP_PREFIX) -> Path:
+    """A new empty hidden file in ``folder`` (the umask's permissions), registered until it is renamed or removed:
+    created and registered with signals held off, so that :func:`remove_live_temps` finds it whenever a signal
+    comes."""
+    with signals_held():
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+        _LIVE_TEMPS.add(Path(tmp))
+        os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
+    return Path(tmp)
+
+
+def remove_temp(tmp: Path) -> None:
+    """Remove a file made by :func:`new_temp` (if still there) and forget it."""
+    with signals_held():
+        tmp.unlink(missing_ok=True)
+        _LIVE_TEMPS.discard(tmp)
+
+
+def remove_live_temps() -> None:
+    """Remove every temporary file of this process not yet renamed into place (the command line calls it on its
+    way out of any failure)."""
+    for tmp in list(_LIVE_TEMPS):
+        remove_temp(tmp)
+
+
+class OutputFiles:
+    """Outputs written all together or not at all: each to a temporary file beside its destination, renamed onto
+    the destinations by :meth:`commit` with signals held off; leaving the ``with`` block any other way (an error,
+    Ctrl-C, SIGTERM) removes the temporary files and leaves the destinations untouched.
+
+    ``written`` lists the destinations renamed into place so far (all of them once ``commit`` returns).
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []
+        self.written: list[Path] = []
+
+    def temp(self, destination: str | Path) -> Path:
+        """A new empty temporary file beside ``destination`` (same suffix, the umask's permissions)."""
+        destination = Path(destination)
+        tmp = new_temp(destination.parent, destination.suffix)
+        self._pending.append((tmp, destination))
+        return tmp
+
+    def commit(self) -> None:
+        """Rename every temporary file onto its destination (``AudioError`` kind output if one cannot be)."""
+        with signals_held():
+            while self._pending:
+                tmp, destination = self._pending[0]
+                try:
+                    os.replace(tmp, destination)
+                except OSError as err:
+                    raise from_os_error(err, destination, "output", AudioError) from err
+                _LIVE_TEMPS.discard(tmp)
+                self._pending.pop(0)
+                self.written.append(destination)
+
+    def discard(self) -> None:
+        """Remove the temporary files not yet renamed."""
+        for tmp, _ in self._pending:
+            remove_temp(tmp)
+        self._pending.clear()
+
+    def __enter__(self) -> "OutputFiles":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffix, the umask's permissions), renamed onto ``path`` only
     if the ``with`` block succeeds and removed otherwise: a failed write leaves ``path`` untouched."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".eqlib-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with OutputFiles() as files:
+        yield files.temp(path)
+        files.commit()
 
 
 def write_audio_atomic(path: str | Path, samples: np.ndarray, sample_rate: int, subtype: str | None = None) -> None:

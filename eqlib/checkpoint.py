@@ -47,6 +47,8 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: weights file not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as err:
+        raise CheckpointError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from err
     except Exception as err:  # torch raises many types for foreign/corrupt/unsafe files
         raise CheckpointError(f"{path}: not a loadable eqlib checkpoint ({type(err).__name__})") from err
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:

@@ -12,32 +12,41 @@ stays bounded for hour-long files. Bands at or above 0.45 x the file's sample ra
 clamps identically. Outputs go to temporary files renamed into place only when all of them are written.
 ``eqlib --help`` and ``eqlib info`` import neither torch nor scipy.signal.
 
-Exit codes (one ``eqlib: error: ...`` line on stderr, never a traceback):
+Exit codes (one ``eqlib: error: ...`` line on stderr, never a traceback; no output created or changed on failure):
 
 ====  =====================================================================
 code  meaning
 ====  =====================================================================
 0     success
 1     unexpected internal error
-2     usage error (unknown option, missing or non-numeric argument)
+2     usage error (unknown option, missing or non-numeric argument, an option the mode does not use)
 3     input file missing
-4     input file unreadable or corrupt
+4     input file unreadable, corrupt or in an unsupported format
 5     input file is not audio
 6     input file empty (0 bytes or no samples)
-7     input silent (peak below -100 dBFS)
-8     input contains NaN or infinite samples
+7     input silent (peak below -100 dBFS, or nothing between 20 Hz and 20 kHz to match)
+8     input contains NaN, infinite or absurd samples (beyond 1e+06 x full scale)
 9     input shorter than 0.5 s
 10    input sample rate below 16000 Hz
 11    input has more than 2 channels
 12    output path is also an input path
 13    output exists (pass --force to overwrite)
-14    output unusable: folder missing or not writable, or unknown format
-15    weights file missing or not an eqlib checkpoint
+14    output unusable: no writable folder, name too long, format cannot hold the audio, stdout closed or full, write failed
+15    weights file missing, unreadable or not an eqlib checkpoint
 16    --amount outside [0, 1]
-17    settings file malformed or out of range
+17    settings file unreadable, malformed or out of range
 18    one or more batch inputs failed (each is reported)
-130   interrupted (Ctrl-C)
+129   hung up (SIGHUP)
+130   interrupted (Ctrl-C, SIGINT)
+143   terminated (SIGTERM)
 ====  =====================================================================
+
+The promise, and how it is kept: every failure is an :class:`eqlib.errors.EqlibError` whose ``kind`` names its
+code (:func:`eqlib.errors.describe` maps everything else, the one place that does); outputs go to temporary
+files beside their destinations (:class:`eqlib.audio.OutputFiles`), and the report on stdout is written, and
+the files renamed into place, together with SIGINT, SIGTERM and SIGHUP held off, so that on any failure nothing
+was created or changed, and a signal that comes after says what was written. ``tests/test_fuzz_cli.py`` checks
+this on generated files, names, settings, weights and signals.
 """
 
 from __future__ import annotations
@@ -46,68 +55,75 @@ import argparse
 import contextlib
 import math
 import os
+import signal
 import sys
-import tempfile
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Iterator, NoReturn
+
+from eqlib.errors import EXIT_CODES, SIGNAL_KINDS, EqlibError, Interrupted, describe, from_os_error, reason
 
 NORMALIZE_PEAK_DBFS = -1.0
 EXPORTS = ("table", "ffmpeg", "pedalboard", "eqapo")  # what --print writes on stdout
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # listed for --help without importing torch
-
-# The limits in these texts are eqlib.audio's MIN_DURATION_S, MIN_SAMPLE_RATE and MAX_CHANNELS, written out so that
-# `eqlib --help` imports nothing but the standard library (tests/test_cli.py keeps them equal).
-EXIT_CODES: dict[str, tuple[int, str]] = {
-    "internal": (1, "unexpected internal error"),
-    "usage": (2, "usage error (unknown option, missing or non-numeric argument)"),
-    "missing": (3, "input file missing"),
-    "unreadable": (4, "input file unreadable or corrupt"),
-    "not_audio": (5, "input file is not audio"),
-    "empty": (6, "input file empty (0 bytes or no samples)"),
-    "silent": (7, "input silent (peak below -100 dBFS)"),
-    "nonfinite": (8, "input contains NaN or infinite samples"),
-    "too_short": (9, "input shorter than 0.5 s"),
-    "sample_rate": (10, "input sample rate below 16000 Hz"),
-    "channels": (11, "input has more than 2 channels"),
-    "same_path": (12, "output path is also an input path"),
-    "exists": (13, "output exists (pass --force to overwrite)"),
-    "output": (14, "output unusable: folder missing or not writable, or unknown format"),
-    "weights": (15, "weights file missing or not an eqlib checkpoint"),
-    "amount": (16, "--amount outside [0, 1]"),
-    "settings": (17, "settings file malformed or out of range"),
-    "batch": (18, "one or more batch inputs failed (each is reported)"),
-    "interrupted": (130, "interrupted (Ctrl-C)"),
-}
+MIN_LOUDNESS_RATE = 8000  # Hz: below this BS.1770's K-weighting (a shelf near 1.7 kHz) does not fit under Nyquist
+HANDLED_SIGNALS = tuple(signal.Signals(s) for s in SIGNAL_KINDS)
+LISTED_WRITTEN = 4  # a late failure names at most this many written files
 
 
-class CLIError(Exception):
-    """A failure reported as one stderr line; ``kind`` is a key of ``EXIT_CODES``."""
+class _Run:
+    """What this run has written so far (renamed into place, complete), for a failure that comes after."""
 
-    def __init__(self, message: str, kind: str) -> None:
-        super().__init__(message)
-        self.kind = kind
+    written: list[Path] = []
 
 
 def failure(err: BaseException) -> tuple[str, str]:
-    """``(kind, one-line message)`` of any failure: the one place that maps errors to exit codes."""
-    from eqlib.audio import AudioError
-    from eqlib.checkpoint import CheckpointError
-
-    if isinstance(err, (CLIError, AudioError)):
-        return err.kind, str(err)
-    if isinstance(err, CheckpointError):
-        return "weights", str(err).splitlines()[0]
-    if isinstance(err, KeyboardInterrupt):
-        return "interrupted", "interrupted"
-    detail = str(err).splitlines()[0] if str(err) else ""
-    return "internal", f"internal error: {type(err).__name__}: {detail} (please report it)"
+    """``(kind, one-line message)`` of any failure (:func:`eqlib.errors.describe`), naming what was already
+    written when the failure came after outputs were renamed into place (a batch's own lines list them)."""
+    error = describe(err)
+    message = str(error)
+    written = _Run.written
+    if written and error.kind != "batch":
+        names = ", ".join(str(p) for p in written[-LISTED_WRITTEN:])
+        more = f"{len(written)} files, the last {names}" if len(written) > LISTED_WRITTEN else names
+        message += f" (after writing {more}: complete, and kept)"
+    return error.kind, message
 
 
 # --- checks on paths and options ------------------------------------------------------------------
 def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    return a.exists() and b.exists() and os.path.samefile(a, b)
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a symlink loop resolves nowhere (RuntimeError before Python 3.13)
+        pass
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_output(out: Path, force: bool) -> None:
+    """One output: not a folder, absent unless ``force``, a name the file system takes, in a writable folder."""
+    import stat
+
+    from eqlib.audio import new_temp, remove_temp
+
+    try:
+        if stat.S_ISDIR(os.lstat(out).st_mode) or out.is_dir():
+            raise EqlibError(f"{out}: is a folder; give an output file name", "output")
+        if not force:
+            raise EqlibError(f"{out}: already exists; pass --force to overwrite", "exists")
+    except FileNotFoundError:
+        pass
+    except OSError as err:  # a name too long, a parent that is a file, a symlink loop above it, no permission
+        raise from_os_error(err, out, "output") from err
+    parent = out.parent
+    if not parent.is_dir():
+        raise EqlibError(f"{out}: output folder {parent} does not exist", "output")
+    try:
+        remove_temp(new_temp(parent))
+    except OSError as err:
+        raise EqlibError(f"{out}: output folder {parent} is not writable ({reason(err)})", "output") from err
 
 
 def check_outputs(outputs: list[Path], inputs: list[Path], force: bool) -> None:
@@ -115,60 +131,76 @@ def check_outputs(outputs: list[Path], inputs: list[Path], force: bool) -> None:
     for i, out in enumerate(outputs):
         for other in inputs + outputs[:i]:
             if _same_file(out, other):
-                raise CLIError(f"{out}: output path is also an input path; choose another output", "same_path")
+                raise EqlibError(f"{out}: output path is also an input path; choose another output", "same_path")
     for out in outputs:
-        if out.is_dir():
-            raise CLIError(f"{out}: is a folder; give an output file name", "output")
-        if out.exists() and not force:
-            raise CLIError(f"{out}: already exists; pass --force to overwrite", "exists")
-        parent = out.parent
-        if not parent.is_dir():
-            raise CLIError(f"{out}: output folder {parent} does not exist", "output")
-        try:
-            fd, probe = tempfile.mkstemp(prefix=".eqlib-probe-", dir=parent)
-        except OSError as err:
-            raise CLIError(f"{out}: output folder {parent} is not writable ({err.strerror})", "output") from err
-        os.close(fd)
-        os.unlink(probe)
+        _check_output(out, force)
 
 
 def check_amount(amount: float) -> None:
     if not (0.0 <= amount <= 1.0):
-        raise CLIError(f"--amount must be between 0 and 1, got {amount:g}", "amount")
+        raise EqlibError(f"--amount must be between 0 and 1, got {amount:g}", "amount")
 
 
-def load_settings(path: Path):
-    """``(EQSettings, preamp dB)`` from eqlib JSON or ParametricEQ.txt (:func:`eqlib.presets.read_settings`)."""
-    from eqlib.presets import read_settings
-
-    if not path.exists():
-        raise CLIError(f"{path}: no such settings file", "missing")
-    try:
-        return read_settings(path)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise CLIError(f"{path}: invalid EQ settings: {err}", "settings") from err
-    except OSError as err:
-        raise CLIError(f"{path}: cannot read settings ({err.strerror})", "settings") from err
-
-
-def _usage(message: str, command: str) -> CLIError:
-    return CLIError(f"{message} (see eqlib {command} --help)", "usage")
+def _usage(message: str, command: str) -> EqlibError:
+    return EqlibError(f"{message} (see eqlib {command} --help)", "usage")
 
 
 # --- writing and reporting ------------------------------------------------------------------------
-def write_outputs(src, settings, out: Path, texts: dict[Path, str], normalize: bool, gain_db: float = 0.0):
-    """Filter ``src`` through ``settings`` (clamped to its rate) into ``out`` and write ``texts`` (path → text):
-    all of them, or, on any failure, none. Returns ``(clamped settings, notes, output peak dBFS, subtype)``."""
+def _write_stdout(text: str) -> None:
+    """Write and flush ``text`` on stdout; a stdout that cannot take it (full, a closed pipe) is an output error."""
+    if not text:
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as err:
+        raise EqlibError(f"stdout: cannot write the report ({reason(err)}); the outputs it names were not written",
+                         "output") from err
+
+
+def _write_stderr(text: str) -> None:
+    """Write ``text`` on stderr, if stderr takes it (a warning is not worth failing for)."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def _lines(*lines: str) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def publish(files, stdout_text: str, stderr_text: str = "") -> None:
+    """Write the report and rename ``files`` (:class:`eqlib.audio.OutputFiles`) into place, with SIGINT, SIGTERM
+    and SIGHUP held off: both happen or, if stdout cannot take the report, neither."""
+    from eqlib.audio import signals_held
+
+    with signals_held():
+        _write_stdout(stdout_text)
+        _write_stderr(stderr_text)
+        try:
+            files.commit()
+        finally:
+            _Run.written.extend(files.written)
+
+
+def write_outputs(files, src, settings, plan, texts: dict[Path, str], normalize: bool, gain_db: float = 0.0):
+    """Filter ``src`` through ``settings`` (clamped to its rate) into a temporary file for ``plan`` and write
+    ``texts`` (path → text) into temporary files, all in ``files`` (renamed into place by :func:`publish`).
+    Returns ``(clamped settings, notes, output peak dBFS)``."""
     from eqlib import api, streaming
-    from eqlib.audio import atomic_path
 
     effective, notes = api.clamp_to_rate(settings, src.sample_rate)
-    with contextlib.ExitStack() as stack:
+    try:
         for path, text in texts.items():
-            stack.enter_context(atomic_path(path)).write_text(text)
-        peak_db, subtype = streaming.render(src, effective.sos(src.sample_rate), out, src.subtype, gain_db,
-                                            NORMALIZE_PEAK_DBFS if normalize else None)
-    return effective, notes, peak_db, subtype
+            files.temp(path).write_text(text)
+        tmp = files.temp(plan.path)
+    except OSError as err:
+        raise from_os_error(err, err.filename or plan.path, "output") from err
+    peak_db = streaming.render(src, effective.sos(src.sample_rate), plan, tmp, gain_db,
+                               NORMALIZE_PEAK_DBFS if normalize else None)
+    return effective, notes, peak_db
 
 
 def export_text(settings, what: str) -> str:
@@ -182,39 +214,52 @@ def export_text(settings, what: str) -> str:
     return presets.to_parametric_eq(settings).rstrip("\n")
 
 
-def _report_settings(settings, notes: list[str], stream: TextIO) -> None:
-    print(settings, file=stream)
-    for note in notes:
-        print(note, file=stream)
+def _settings_text(settings, notes: list[str]) -> str:
+    return _lines(str(settings), *notes)
 
 
-def _report_output(out: Path, src, subtype: str, peak_db: float, stream: TextIO) -> None:
-    print(f"wrote {out} ({src.sample_rate} Hz, {src.channels} ch, {subtype}), peak {peak_db:+.1f} dBFS", file=stream)
-    if peak_db > 0.0:
-        fate = ("samples above full scale were clipped" if subtype.startswith(("PCM", "ALAC", "ULAW", "ALAW"))
-                else "samples above full scale are kept but will clip on playback")
-        print(f"eqlib: warning: output peak {peak_db:+.1f} dBFS exceeds 0 dBFS ({fate}); "
-              f"rerun with --normalize to scale to {NORMALIZE_PEAK_DBFS:g} dBFS peak", file=sys.stderr)
+def _output_line(plan, peak_db: float) -> str:
+    return _lines(f"wrote {plan.path} ({plan.sample_rate} Hz, {plan.channels} ch, {plan.subtype}), "
+                  f"peak {peak_db:+.1f} dBFS")
+
+
+def _clip_warning(plan, peak_db: float) -> str:
+    if peak_db <= 0.0:
+        return ""
+    fate = ("samples above full scale were clipped" if plan.clips
+            else "samples above full scale are kept but will clip on playback")
+    return _lines(f"eqlib: warning: output peak {peak_db:+.1f} dBFS exceeds 0 dBFS ({fate}); "
+                  f"rerun with --normalize to scale to {NORMALIZE_PEAK_DBFS:g} dBFS peak")
+
+
+def _source_notes(*sources) -> None:
+    """Warn (stderr) about inputs that are used but not as their headers promise, e.g. truncated files."""
+    _write_stderr(_lines(*(f"eqlib: warning: {note}" for src in sources for note in src.notes)))
 
 
 # --- commands -------------------------------------------------------------------------------------
+def _check_model_options(args: argparse.Namespace) -> None:
+    if args.mode == "spectral" and (args.weights is not None or args.model is not None):
+        raise _usage("--weights and --model choose the network of --mode oneshot and hybrid; --mode spectral uses "
+                     "none", "match")
+
+
 def _predictor(args: argparse.Namespace):
     """The model ``args.mode`` needs (``None`` for spectral), from ``--weights`` or ``--model``."""
     from eqlib import api
 
     if args.weights is not None and not Path(args.weights).is_file():
-        raise CLIError(f"{args.weights}: no such weights file", "weights")
+        raise EqlibError(f"{args.weights}: no such weights file", "weights")
     try:
         return api.resolve_model(args.weights if args.weights is not None else args.model, args.mode)
-    except CLIError:
-        raise
-    except ValueError as err:  # CheckpointError
+    except EqlibError as err:
         hint = "" if args.weights is not None else " (pass --weights FILE, or --mode spectral, which needs no weights)"
-        raise CLIError(str(err).splitlines()[0] + hint, "weights") from err
+        raise EqlibError(str(err) + hint, err.kind) from err
 
 
 def cmd_match(args: argparse.Namespace) -> None:
     check_amount(args.amount)
+    _check_model_options(args)
     if args.reference is None:
         if len(args.inputs) != 2 or args.output is None or args.out_dir is not None:
             raise _usage("give INPUT REFERENCE -o OUTPUT, or INPUT [INPUT ...] --reference REFERENCE --out-dir DIR",
@@ -231,13 +276,15 @@ def cmd_match(args: argparse.Namespace) -> None:
 
 def _match_pair(args: argparse.Namespace) -> None:
     from eqlib import api, presets, streaming
+    from eqlib.audio import OutputFiles
 
     inputs = [Path(p) for p in args.inputs]
     out = Path(args.output)
     texts = [Path(p) for p in (args.json, args.preset) if p]
     check_outputs([out, *texts], inputs, args.force)
     src, ref = (streaming.open_source(p) for p in inputs)
-    streaming.output_format(out)
+    plan = streaming.output_plan(out, src.sample_rate, src.channels, src.subtype)
+    _source_notes(src, ref)
     predictor = _predictor(args)
     settings = api.settings_from(api.analyse(src, args.mode, predictor, "input"),
                                  api.analyse(ref, args.mode, predictor, "reference"), args.mode,
@@ -247,21 +294,46 @@ def _match_pair(args: argparse.Namespace) -> None:
         contents[Path(args.json)] = settings.to_json() + "\n"
     if args.preset:
         contents[Path(args.preset)] = presets.to_parametric_eq(settings)
-    effective, notes, peak_db, subtype = write_outputs(src, settings, out, contents, args.normalize)
-    stream = sys.stdout if args.print == "table" else sys.stderr
-    _report_settings(effective, notes, stream)
-    if args.print != "table":
-        print(export_text(effective, args.print))
-    _report_output(out, src, subtype, peak_db, stream)
-    if args.json:
-        print(f"wrote {args.json} (re-apply: eqlib apply {args.json} IN -o OUT)", file=stream)
-    if args.preset:
-        print(f"wrote {args.preset} (ParametricEQ.txt for EqualizerAPO, PipeWire, AutoEq)", file=stream)
+    with OutputFiles() as files:
+        effective, notes, peak_db = write_outputs(files, src, settings, plan, contents, args.normalize)
+        report = _settings_text(effective, notes) + _output_line(plan, peak_db)
+        if args.json:
+            report += _lines(f"wrote {args.json} (re-apply: eqlib apply {args.json} IN -o OUT)")
+        if args.preset:
+            report += _lines(f"wrote {args.preset} (ParametricEQ.txt for EqualizerAPO, PipeWire, AutoEq)")
+        if args.print == "table":
+            publish(files, report)
+        else:
+            publish(files, _lines(export_text(effective, args.print)), report)
+    _write_stderr(_clip_warning(plan, peak_db))
 
 
 def _batch_line(settings) -> str:
     return ", ".join(f"{band.name} {gain:+.1f} dB @ {freq:.0f} Hz"
                      for band, (gain, freq, _) in zip(settings.spec.bands, settings.params))
+
+
+def _match_one(args: argparse.Namespace, path: Path, out_dir: Path, ref_analysis, predictor, bar) -> None:
+    """Match one batch input to the analysed reference and publish ``DIR/NAME`` and ``DIR/NAME.json`` with its
+    ``ok`` line."""
+    from eqlib import api, streaming
+    from eqlib.audio import OutputFiles
+
+    out, settings_out = out_dir / path.name, out_dir / f"{path.stem}.json"
+    check_outputs([out, settings_out], [path, Path(args.reference)], args.force)
+    src = streaming.open_source(path)
+    plan = streaming.output_plan(out, src.sample_rate, src.channels, src.subtype)
+    _source_notes(src)
+    settings = api.settings_from(api.analyse(src, args.mode, predictor, path.name), ref_analysis,
+                                 args.mode, predictor).scaled(args.amount)
+    with OutputFiles() as files:
+        effective, notes, peak_db = write_outputs(files, src, settings, plan, {settings_out: settings.to_json() + "\n"},
+                                                  args.normalize)
+        clipped = " (clipped: rerun with --normalize)" if peak_db > 0 else ""
+        line = (f"ok    {path} -> {out} ({plan.subtype}, peak {peak_db:+.1f} dBFS{clipped}); {_batch_line(effective)}"
+                + "".join(f" {note}" for note in notes))
+        with bar.external_write_mode(file=sys.stdout):
+            publish(files, _lines(line))
 
 
 def _match_batch(args: argparse.Namespace) -> None:
@@ -272,57 +344,54 @@ def _match_batch(args: argparse.Namespace) -> None:
 
     out_dir = Path(args.out_dir)
     if not out_dir.is_dir():
-        raise CLIError(f"{out_dir}: output folder does not exist", "output")
+        raise EqlibError(f"{out_dir}: output folder does not exist", "output")
     inputs = [Path(p) for p in args.inputs]
     names = [p.name for p in inputs]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise _usage(f"two inputs are named {duplicate}; both would be written to {out_dir / duplicate}", "match")
     reference = streaming.open_source(args.reference)
+    _source_notes(reference)
     predictor = _predictor(args)
     ref_analysis = api.analyse(reference, args.mode, predictor, "reference")
     failed = 0
     with tqdm(inputs, unit="file", desc="matching", file=sys.stderr, leave=False) as bar:
         for path in bar:
-            out, settings_out = out_dir / path.name, out_dir / f"{path.stem}.json"
             try:
-                check_outputs([out, settings_out], [path, Path(args.reference)], args.force)
-                src = streaming.open_source(path)
-                streaming.output_format(out)
-                settings = api.settings_from(api.analyse(src, args.mode, predictor, path.name), ref_analysis,
-                                             args.mode, predictor).scaled(args.amount)
-                effective, notes, peak_db, subtype = write_outputs(
-                    src, settings, out, {settings_out: settings.to_json() + "\n"}, args.normalize)
-            except Exception as err:  # noqa: BLE001 - reported per file; the batch goes on
-                kind, message = failure(err)
+                _match_one(args, path, out_dir, ref_analysis, predictor, bar)
+            except EqlibError as err:  # reported per file; the batch goes on, unless stdout itself failed
+                if str(err).startswith("stdout:"):
+                    raise
                 failed += 1
-                named = message if message.startswith(str(path)) else f"{path}: {message}"
-                bar.write(f"FAIL  {named} [exit {EXIT_CODES[kind][0]}: {kind}]", file=sys.stdout)
-                continue
-            clipped = " (clipped: rerun with --normalize)" if peak_db > 0 else ""
-            bar.write(f"ok    {path} -> {out} ({subtype}, peak {peak_db:+.1f} dBFS{clipped}); {_batch_line(effective)}"
-                      + "".join(f" {note}" for note in notes), file=sys.stdout)
-    print(f"{len(inputs) - failed} of {len(inputs)} inputs matched to {args.reference}, written to {out_dir}"
-          f" with their settings (NAME.json)")
+                named = str(err) if str(err).startswith(str(path)) else f"{path}: {err}"
+                with bar.external_write_mode(file=sys.stdout):
+                    _write_stdout(_lines(f"FAIL  {named} [exit {err.exit_code}: {err.kind}]"))
+    _write_stdout(_lines(f"{len(inputs) - failed} of {len(inputs)} inputs matched to {args.reference}, written to "
+                         f"{out_dir} with their settings (NAME.json)"))
     if failed:
-        raise CLIError(f"{failed} of {len(inputs)} inputs failed (listed above)", "batch")
+        raise EqlibError(f"{failed} of {len(inputs)} inputs failed (listed above)", "batch")
 
 
 def cmd_apply(args: argparse.Namespace) -> None:
     from eqlib import streaming
+    from eqlib.audio import OutputFiles
+    from eqlib.presets import read_settings
 
     check_amount(args.amount)
     settings_path, inp, out = Path(args.settings), Path(args.input), Path(args.output)
     check_outputs([out], [settings_path, inp], args.force)
-    settings, preamp = load_settings(settings_path)
+    settings, preamp = read_settings(settings_path)
     settings = settings.scaled(args.amount)
     src = streaming.open_source(inp)
-    streaming.output_format(out)
-    effective, notes, peak_db, subtype = write_outputs(src, settings, out, {}, args.normalize, preamp)
-    _report_settings(effective, notes, sys.stdout)
-    if preamp and not args.normalize:
-        print(f"preamp {preamp:+.1f} dB applied (from the preset)")
-    _report_output(out, src, subtype, peak_db, sys.stdout)
+    plan = streaming.output_plan(out, src.sample_rate, src.channels, src.subtype)
+    _source_notes(src)
+    with OutputFiles() as files:
+        effective, notes, peak_db = write_outputs(files, src, settings, plan, {}, args.normalize, preamp)
+        report = _settings_text(effective, notes)
+        if preamp and not args.normalize:
+            report += _lines(f"preamp {preamp:+.1f} dB applied (from the preset)")
+        publish(files, report + _output_line(plan, peak_db))
+    _write_stderr(_clip_warning(plan, peak_db))
 
 
 def cmd_info(args: argparse.Namespace) -> None:
@@ -331,22 +400,29 @@ def cmd_info(args: argparse.Namespace) -> None:
     from eqlib.streaming import open_source
 
     src = open_source(args.file, check=False)
-    meter = LoudnessMeter(src.sample_rate, src.channels)
+    _source_notes(src)
+    meter = LoudnessMeter(src.sample_rate, src.channels) if src.sample_rate >= MIN_LOUDNESS_RATE else None
+    peak = 0.0
     for block in src.blocks(progress="measuring"):
-        meter.add(block)
-    loudness = meter.integrated_lufs()
+        peak = max(peak, float(abs(block).max()))
+        if meter is not None:
+            meter.add(block)
+    loudness = meter.integrated_lufs() if meter is not None else math.nan
+    if meter is None:
+        loudness_text = f"n/a (BS.1770 needs at least {MIN_LOUDNESS_RATE} Hz)"
+    else:
+        loudness_text = "n/a (shorter than 0.4 s)" if math.isnan(loudness) else f"{loudness:.1f} LUFS"
     rows = [
         ("file", str(src.path)),
         ("duration", f"{src.duration_s:.3f} s"),
         ("sample rate", f"{src.sample_rate} Hz"),
         ("channels", str(src.channels)),
         ("subtype", f"{src.subtype} ({src.format})"),
-        ("loudness", "n/a (shorter than 0.4 s)" if math.isnan(loudness) else f"{loudness:.1f} LUFS"),
-        ("sample peak", f"{peak_dbfs([meter.peak]):.1f} dBFS"),
+        ("loudness", loudness_text),
+        ("sample peak", f"{peak_dbfs([peak]):.1f} dBFS"),
     ]
     width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key.ljust(width)}  {value}")
+    _write_stdout(_lines(*(f"{key.ljust(width)}  {value}" for key, value in rows)))
 
 
 # --- argument parsing ----------------------------------------------------------------------------
@@ -417,19 +493,85 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_signal(signum: int, frame: object) -> None:
+    """The first SIGINT, SIGTERM or SIGHUP: stop the work (the outputs' temporary files are removed on the way
+    out); any later one is only noted, so that the clean-up runs to its end."""
+    _quiet_signals()
+    raise Interrupted(signum)
+
+
+def _quiet_signals() -> None:
+    for s in HANDLED_SIGNALS:
+        if signal.getsignal(s) is _on_signal:
+            signal.signal(s, _noted)
+
+
+def _noted(signum: int, frame: object) -> None:
+    """A signal during clean-up or after the work: the run ends as already decided."""
+
+
+@contextlib.contextmanager
+def _signal_handling(restore: bool) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise :class:`eqlib.errors.Interrupted` (a signal a parent set to be ignored, as
+    ``nohup`` does, stays ignored). Afterwards they are only noted (the process is ending), or with ``restore``
+    the previous handlers come back (``main`` called in-process, e.g. by tests)."""
+    previous = {s: signal.getsignal(s) for s in HANDLED_SIGNALS}
+    for s, handler in previous.items():
+        if handler is not signal.SIG_IGN:
+            signal.signal(s, _on_signal)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            if handler is not signal.SIG_IGN:
+                signal.signal(s, handler if restore else _noted)
+
+
+def _check_standard_streams() -> None:
+    """Refuse a closed stdout before any work (the report would be lost, and a file opened later could take its
+    descriptor); a closed stdin or stderr is given /dev/null for the same reason."""
+    for fd in (0, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # takes the lowest free descriptor: this one
+    try:
+        os.fstat(1)
+    except OSError:
+        os.open(os.devnull, os.O_WRONLY)
+        raise EqlibError("stdout is closed; redirect it (e.g. > /dev/null) to discard the report", "output") from None
+
+
+def _silence_stdout() -> None:
+    """After stdout failed: point it at /dev/null so that the flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (e.g. captured by pytest)
+        pass
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the command line; always ends in ``SystemExit`` with a code from ``EXIT_CODES`` (0 on success)."""
-    args = build_parser().parse_args(argv)
-    try:
-        args.func(args)
-    except BaseException as err:  # noqa: BLE001 - the CLI promises one line, never a traceback
-        if isinstance(err, SystemExit):
+    _Run.written = []
+    with _signal_handling(restore=argv is not None):
+        try:
+            try:
+                _check_standard_streams()
+                args = build_parser().parse_args(argv)
+                args.func(args)
+            finally:
+                _quiet_signals()  # from here on a signal is only noted: the clean-up and the report run to the end
+        except SystemExit:
             raise
-        kind, message = failure(err)
-        _fail(message, kind)
+        except BaseException as err:  # noqa: BLE001 - the CLI promises one line, never a traceback
+            audio = sys.modules.get("eqlib.audio")  # not imported here if it was not needed
+            if audio is not None:
+                audio.remove_live_temps()
+            kind, message = failure(err)
+            if message.startswith("stdout:"):
+                _silence_stdout()
+            _write_stderr(f"eqlib: error: {message}\n")
+            raise SystemExit(EXIT_CODES[kind][0]) from None
     raise SystemExit(0)
-
-
-def _fail(message: str, kind: str) -> NoReturn:
-    print(f"eqlib: error: {message}", file=sys.stderr)
-    raise SystemExit(EXIT_CODES[kind][0])

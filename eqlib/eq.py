@@ -15,6 +15,7 @@ import functools
 import html
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +24,11 @@ import torch
 
 from eqlib.biquad import (FrequencyGrid, bands_sos, cascade_response_db, check_below_nyquist, sos_response_db,
                           sosfilt_exact)
+from eqlib.errors import EqlibError, from_os_error
 
 SETTINGS_FORMAT = "eqlib.eq/1"
+SETTINGS_KNOBS = ("gain_db", "freq_hz", "q")  # a band's numbers in the settings JSON
+MAX_SETTINGS_BYTES = 1 << 20  # a settings file or preset is a few hundred bytes; a larger one is something else
 
 
 @dataclass(frozen=True)
@@ -280,36 +284,56 @@ class EQSettings:
 
     @classmethod
     def from_dict(cls, data: dict, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
-        """Validate and read settings written by :meth:`to_dict`; ``ValueError`` on anything off."""
+        """Validate and read settings written by :meth:`to_dict`, strictly: exactly its keys, numbers as JSON
+        numbers (not ``"300"`` or ``true``), every knob in range. ``EqlibError`` (kind ``settings``) on anything
+        off."""
         if not isinstance(data, dict) or data.get("format") != SETTINGS_FORMAT:
-            raise ValueError(f"not an eqlib EQ settings object (expected format {SETTINGS_FORMAT!r})")
+            raise _settings_error(f"not an eqlib EQ settings object (expected format {SETTINGS_FORMAT!r})")
+        _check_keys(data, {"format", "bands"}, "settings")
         bands = data.get("bands")
         if not isinstance(bands, list) or len(bands) != spec.num_bands:
-            raise ValueError(f"settings must list {spec.num_bands} bands")
+            raise _settings_error(f"settings must list {spec.num_bands} bands")
         rows = []
         for band, entry in zip(spec.bands, bands):
             if not isinstance(entry, dict) or entry.get("name") != band.name or entry.get("kind") != band.kind:
-                raise ValueError(f"band entry {entry!r} does not match band {band.name!r} ({band.kind})")
-            try:
-                rows.append([float(entry["gain_db"]), float(entry["freq_hz"]), float(entry["q"])])
-            except (KeyError, TypeError, ValueError) as err:
-                raise ValueError(f"band {band.name!r}: missing or non-numeric gain_db/freq_hz/q") from err
-        return cls(np.array(rows), spec)
+                raise _settings_error(f"band entry {_short_repr(entry)} does not match band {band.name!r} "
+                                      f"({band.kind})")
+            values = [entry.get(knob) for knob in SETTINGS_KNOBS]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                raise _settings_error(f"band {band.name!r}: missing or non-numeric gain_db/freq_hz/q (JSON numbers, "
+                                      f"not strings or true/false; got {_short_repr(values)})")
+            _check_keys(entry, {"name", "kind", *SETTINGS_KNOBS}, f"band {band.name!r}")
+            rows.append([float(v) for v in values])
+        try:
+            return cls(np.array(rows), spec)
+        except ValueError as err:  # a knob out of its range
+            raise _settings_error(str(err)) from None
 
     @classmethod
     def from_json(cls, text: str, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
+        """Read JSON text written by :meth:`to_json` (no repeated keys; a NaN or Infinity fails the range check);
+        ``EqlibError`` (kind ``settings``) on anything off, however deep or large the text."""
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as err:
-            raise ValueError(f"settings are not valid JSON: {err.msg} (line {err.lineno})") from err
+            raise _settings_error(f"settings are not valid JSON: {err.msg} (line {err.lineno})") from None
+        except RecursionError:
+            raise _settings_error("settings are not eqlib settings: JSON nested too deeply") from None
+        except ValueError as err:  # a repeated key, an integer of thousands of digits
+            raise _settings_error(f"settings are not valid JSON: {str(err).splitlines()[0]}") from None
         return cls.from_dict(data, spec)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n")
+        """Write :meth:`to_json` to ``path`` atomically: a failed write leaves ``path`` as it was."""
+        from eqlib.audio import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(self.to_json() + "\n")
 
     @classmethod
     def load(cls, path: str | Path, spec: EQSpec = DEFAULT_EQ) -> "EQSettings":
-        return cls.from_json(Path(path).read_text(), spec)
+        """Read a settings file written by :meth:`save`; ``EqlibError`` kind ``missing`` or ``settings``."""
+        return cls.from_json(read_settings_text(path), spec)
 
     def to_ffmpeg(self) -> str:
         """An ffmpeg ``-af`` chain (``lowshelf``/``equalizer``/``highshelf`` with ``t=q``) that
@@ -352,3 +376,54 @@ class EQSettings:
         head = "".join(f"<th>{h}</th>" for h in ("band", "gain (dB)", "freq (Hz)", "Q"))
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self.rows())
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# --- the settings exchange format: reading files strictly -----------------------------------------
+def _settings_error(message: str) -> EqlibError:
+    return EqlibError(message, "settings")
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _check_keys(entry: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(entry) - allowed)
+    missing = sorted(allowed - set(entry))
+    if unknown or missing:
+        raise _settings_error(f"{where}: " + "; ".join(
+            part for part in (f"unknown keys {_short_repr(unknown)}" if unknown else "",
+                              f"missing keys {missing}" if missing else "") if part))
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    repeated = next((k for k in keys if keys.count(k) > 1), None)
+    if repeated is not None:
+        raise ValueError(f"key {_short_repr(repeated)} appears twice in one object")
+    return dict(pairs)
+
+
+def read_settings_text(path: str | Path) -> str:
+    """The text of a settings file or preset: ``EqlibError`` kind ``missing`` if absent, else kind ``settings`` if
+    it is not a regular file (a folder, a pipe, a device), larger than ``MAX_SETTINGS_BYTES``, unreadable or not
+    UTF-8."""
+    import stat
+
+    path = Path(path)
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise _settings_error(f"{path}: is not a regular file (a folder, a pipe or a device)")
+        if info.st_size > MAX_SETTINGS_BYTES:
+            raise _settings_error(f"{path}: {info.st_size} bytes is too large for EQ settings (at most "
+                                  f"{MAX_SETTINGS_BYTES} bytes)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_SETTINGS_BYTES + 1)
+    except OSError as err:
+        raise from_os_error(err, path, "settings") from err
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _settings_error(f"{path}: not UTF-8 text (byte {err.start})") from None

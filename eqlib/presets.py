@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
+from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec, read_settings_text
+from eqlib.errors import EqlibError
 
 PRESET_TYPES = {"low_shelf": "LSC", "peak": "PK", "high_shelf": "HSC"}
 PREAMP_RATES_HZ = (44100, 48000, 96000)  # the peak gain is taken at the rates a player most often runs at
 PREAMP_GRID_POINTS = 4000
+PREAMP_RANGE_DB = (-60.0, 60.0)  # a preset's Preamp eqlib applies: four bands of at most 15 dB move no more
 PREAMP_LINE = re.compile(r"^Preamp:\s*(?P<gain>\S+)\s*dB\s*$", re.IGNORECASE)
 NUMBER = r"[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf)"
 FILTER_LINE = re.compile(rf"^Filter\s*\d*:\s*(?P<state>ON|OFF)\s+(?P<type>[A-Za-z]+)\s+Fc\s+(?P<freq>{NUMBER})\s*Hz"
@@ -74,11 +76,14 @@ def parse_parametric_eq(text: str, spec: EQSpec = DEFAULT_EQ) -> tuple[EQSetting
             continue
         if (m := PREAMP_LINE.match(line)) is not None:
             preamp = _number(m["gain"], number)
+            if not PREAMP_RANGE_DB[0] <= preamp <= PREAMP_RANGE_DB[1]:
+                raise ValueError(f"line {number}: Preamp {preamp:g} dB is outside [{PREAMP_RANGE_DB[0]:g}, "
+                                 f"{PREAMP_RANGE_DB[1]:g}] dB")
             continue
         m = FILTER_LINE.match(line)
         if m is None:
-            raise ValueError(f"line {number}: {line!r} is neither a Preamp nor a 'Filter N: ON TYPE Fc .. Hz Gain .. dB "
-                             "Q ..' line")
+            raise ValueError(f"line {number}: {_short(line)} is neither a Preamp nor a 'Filter N: ON TYPE Fc .. Hz Gain "
+                             ".. dB Q ..' line")
         if m["state"].upper() == "OFF":
             continue
         kind = m["type"].upper()
@@ -94,11 +99,16 @@ def parse_parametric_eq(text: str, spec: EQSpec = DEFAULT_EQ) -> tuple[EQSetting
     return EQSettings(np.array(rows), spec), preamp
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut to about ``limit`` characters (a hostile line may be megabytes long)."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
 def _number(text: str, line: int) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"line {line}: {text!r} is not a number") from None
+        raise ValueError(f"line {line}: {_short(text)} is not a number") from None
     if not math.isfinite(value):
         raise ValueError(f"line {line}: {text!r} is not a finite number")
     return value
@@ -106,14 +116,18 @@ def _number(text: str, line: int) -> float:
 
 def read_settings(path: str | Path, spec: EQSpec = DEFAULT_EQ) -> tuple[EQSettings, float]:
     """``(settings, preamp in dB)`` from an eqlib settings JSON (preamp 0) or a ParametricEQ.txt file, told
-    apart by content. Raises ``OSError`` if unreadable, ``ValueError`` if it is neither or out of range."""
-    text = Path(path).read_text()
-    if text.lstrip().startswith(("{", "[")):
-        return EQSettings.from_json(text, spec), 0.0
+    apart by content. Raises :class:`eqlib.errors.EqlibError`: kind ``missing`` if absent, ``settings`` if
+    unreadable, neither format, or out of range; the message names the file."""
+    text = read_settings_text(path)
     try:
-        return parse_parametric_eq(text, spec)
-    except ValueError as err:
-        raise ValueError(f"neither eqlib JSON settings nor a ParametricEQ.txt preset ({err})") from None
+        if text.lstrip().startswith(("{", "[")):
+            return EQSettings.from_json(text, spec), 0.0
+        try:
+            return parse_parametric_eq(text, spec)
+        except ValueError as err:
+            raise EqlibError(f"neither eqlib JSON settings nor a ParametricEQ.txt preset ({err})", "settings") from None
+    except EqlibError as err:
+        raise EqlibError(f"{path}: invalid EQ settings: {err}", err.kind) from None
 
 
 def pedalboard_code(settings: EQSettings) -> str:

@@ -4,11 +4,13 @@ A *source* is a file (:class:`FileSource`, from :func:`open_source`) or an array
 yield ``(channels, frames)`` float64 blocks of ``BLOCK_FRAMES``. Resampling, long-term spectra, latent
 accumulation and IIR filtering all carry their state from block to block, so an hour-long file needs no more
 memory than a short one. Every failure is an :class:`eqlib.audio.AudioError` whose ``kind`` the CLI maps to an
-exit code. Writing goes through a temporary file renamed into place only on success.
+exit code. An output's format and subtype are chosen, and tried, before any work (:func:`output_plan`);
+writing goes to a temporary file renamed into place only on success (:class:`eqlib.audio.OutputFiles`).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +19,35 @@ from typing import Callable, Iterator
 import numpy as np
 import soundfile as sf
 
-from eqlib.audio import SILENCE_PEAK, Audio, AudioError, atomic_path, check_file, check_properties, peak_dbfs
+from eqlib.audio import (SILENCE_PEAK, TEMP_PREFIX, Audio, AudioError, check_file, check_properties, check_samples,
+                         new_temp, peak_dbfs, remove_temp)
+from eqlib.errors import first_line, from_os_error
 from eqlib.iir import Cascade
 
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
 LONG_FILE_S = 120.0  # sources longer than this show progress bars
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
+#: audio containers libsndfile cannot read, by their first bytes (MP4's ``ftyp`` sits at offset 4)
+UNSUPPORTED_AUDIO = {b"ftyp": "AAC/ALAC in MP4 (.m4a, .mp4)", b"\x1aE\xdf\xa3": "Matroska/WebM (.mka, .webm)",
+                     b"0&\xb2u": "Windows Media (.wma)", b"#!AM": "AMR (.amr)", b"fRdL": "DSD (.dff)",
+                     b"DSD ": "DSD (.dsf)"}
 OUTPUT_FORMAT_ALIASES = {"AIF": "AIFF", "OGA": "OGG", "WAVE": "WAV"}
+#: sample formats an output keeps from its input where the output format holds them; any other input (MP3,
+#: Vorbis, Opus, ADPCM, GSM, G.72x, DWVW, ...) is written as FLOAT, PCM_24 or PCM_16, the first the format holds
+KEPT_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW", "ALAC_16",
+                 "ALAC_20", "ALAC_24", "ALAC_32")
+LOSSLESS_FALLBACKS = ("FLOAT", "PCM_24", "PCM_16")
+#: subtypes that store samples beyond full scale as they are; every other subtype is clipped to [-1, 1] before
+#: libsndfile sees it (libsndfile's u-law and A-law encoders crash on samples far beyond it)
+UNCLIPPED_SUBTYPES = ("FLOAT", "DOUBLE", "VORBIS", "OPUS")
+#: highest rate (Hz) libvorbis is handed: its encoder crashes (SIGSEGV) at 256 kHz and above in libsndfile 1.2.2
+MAX_VORBIS_RATE = 192000
+PROBE_FRAMES = 64  # frames written to try an output format before any work
+# libsndfile logs a data chunk longer than the file as "data : 264600 (should be 132300)"; 0 and 0xFFFFFFFF are the
+# sizes a recorder writes while streaming (length unknown), not a truncation
+TRUNCATED_CHUNK = re.compile(r"^(?:data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+STREAMED_SIZES = (0, 0xFFFFFFFF)
 
 Sink = Callable[[np.ndarray], None]
 
@@ -64,6 +87,7 @@ class FileSource:
     frames: int
     format: str
     subtype: str
+    notes: tuple[str, ...] = ()  # warnings about the file that do not stop its use (e.g. a truncated file)
 
     @property
     def name(self) -> str:
@@ -74,17 +98,21 @@ class FileSource:
         return self.frames / self.sample_rate
 
     def blocks(self, progress: str | None = None) -> Iterator[np.ndarray]:
-        """Yield ``(channels, frames)`` float64 blocks; ``AudioError`` on NaN/inf or a read failure."""
+        """Yield ``(channels, frames)`` float64 blocks; ``AudioError`` on NaN/inf/absurd samples or a read failure."""
         bar = _progress(self.frames, progress, self.duration_s)
+        done = 0
         try:
             for block in sf.blocks(str(self.path), blocksize=BLOCK_FRAMES, dtype="float64", always_2d=True):
                 x = np.ascontiguousarray(block.T)
-                if not np.all(np.isfinite(x)):
-                    raise AudioError(f"{self.path}: contains NaN or infinite samples", "nonfinite")
+                check_samples(x, str(self.path))
                 bar.update(x.shape[1])
+                done += x.shape[1]
                 yield x
         except (sf.LibsndfileError, RuntimeError) as err:
-            raise AudioError(f"{self.path}: corrupt audio ({str(err).splitlines()[0]})", "unreadable") from err
+            raise AudioError(f"{self.path}: corrupt or truncated audio after {done / self.sample_rate:.3f} s "
+                             f"({_libsndfile_reason(err)})", "unreadable") from err
+        except OSError as err:
+            raise from_os_error(err, self.path, "input", AudioError) from err
         finally:
             bar.close()
 
@@ -115,26 +143,63 @@ class ArraySource(Audio):
 Source = FileSource | ArraySource
 
 
-def _looks_like_audio(path: Path) -> bool:
-    """True when the first bytes carry a known audio container signature (or an MPEG frame sync)."""
+def _libsndfile_reason(err: BaseException) -> str:
+    """libsndfile's own words for ``err``, without the file name soundfile puts in front."""
+    return first_line(getattr(err, "error_string", None) or err)
+
+
+def _head(path: Path) -> bytes:
     with open(path, "rb") as f:
-        head = f.read(4)
+        return f.read(12)
+
+
+def _unsupported_audio(head: bytes) -> str | None:
+    """The name of a known audio container libsndfile cannot read, from a file's first bytes."""
+    for magic, name in UNSUPPORTED_AUDIO.items():
+        if head[4:8] == magic if magic == b"ftyp" else head.startswith(magic):
+            return name
+    return None
+
+
+def _looks_like_audio(head: bytes) -> bool:
+    """True when the first bytes carry a known audio container signature (or an MPEG frame sync)."""
     return head.startswith(AUDIO_MAGIC) or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+
+
+def _truncation_note(path: Path, info: sf._SoundFileInfo) -> tuple[str, ...]:
+    """A warning when the header promises more audio than the file holds (libsndfile then reads what is there)."""
+    match = TRUNCATED_CHUNK.search(info.extra_info)
+    if match is None or int(match[1]) in STREAMED_SIZES or int(match[2]) <= 0:
+        return ()
+    promised_s = info.frames / info.samplerate * int(match[1]) / int(match[2])
+    return (f"{path}: truncated: its header promises {promised_s:.3f} s, the file holds {info.duration:.3f} s; "
+            f"the {info.duration:.3f} s it holds are used",)
 
 
 def open_source(path: str | Path, check: bool = True) -> FileSource:
     """Read a file's header; with ``check``, also reject what cannot be matched (rate, channels, length).
 
     Raises ``AudioError`` with kind missing / unreadable / not_audio / empty / sample_rate / channels / too_short.
+    A file whose header promises more than it holds is read as far as it goes, with a note (``FileSource.notes``).
     """
     path = check_file(path)
     try:
+        head = _head(path)
         info = sf.info(str(path))
+    except OSError as err:
+        raise from_os_error(err, path, "input", AudioError) from err
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        if _looks_like_audio(path):
-            raise AudioError(f"{path}: corrupt or unsupported audio ({str(err).splitlines()[0]})", "unreadable") from err
+        unsupported = _unsupported_audio(head)
+        if unsupported is not None:
+            raise AudioError(f"{path}: {unsupported} audio is not supported (libsndfile cannot decode it); convert "
+                             f"it first, e.g. ffmpeg -i {path.name} {path.stem}.flac", "unreadable") from err
+        if _looks_like_audio(head):
+            raise AudioError(f"{path}: corrupt or unsupported audio ({_libsndfile_reason(err)})", "unreadable") from err
         raise AudioError(f"{path}: not an audio file", "not_audio") from err
-    src = FileSource(path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype)
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise AudioError(f"{path}: corrupt header ({info.samplerate} Hz, {info.channels} channels)", "unreadable")
+    src = FileSource(path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
+                     _truncation_note(path, info))
     if src.frames <= 0:
         raise AudioError(f"{path}: contains no samples", "empty")
     if check:
@@ -215,35 +280,87 @@ def output_format(path: Path) -> str:
     return fmt
 
 
-def output_subtype(out_format: str, in_subtype: str) -> str:
-    """The input's subtype where the output format allows it, else FLOAT, PCM_24 or the format's default."""
-    for candidate in (in_subtype, "FLOAT", "PCM_24", sf.default_subtype(out_format)):
-        if candidate and sf.check_format(out_format, candidate):
-            return candidate
-    raise AudioError(f"no sample format available for {out_format} output", "output")
+@dataclass(frozen=True)
+class OutputPlan:
+    """How an output is written: soundfile ``format`` and ``subtype``, at the input's rate (Hz) and channels."""
+
+    path: Path
+    format: str
+    subtype: str
+    sample_rate: int
+    channels: int
+
+    @property
+    def clips(self) -> bool:
+        """True when samples beyond full scale are clipped on writing (every subtype but float and Vorbis/Opus)."""
+        return self.subtype not in UNCLIPPED_SUBTYPES
 
 
-def render(src: Source, sos: np.ndarray, out: Path, subtype_hint: str, gain_db: float = 0.0,
-           normalize_dbfs: float | None = None) -> tuple[float, str]:
-    """Filter ``src`` through ``sos`` ``(sections, 6)`` at its own rate into ``out``, atomically.
+def output_subtypes(out_format: str, in_subtype: str) -> list[str]:
+    """Subtypes to try, best first: the input's where it is a plain sample format the output format holds, then
+    FLOAT, PCM_24, PCM_16 and the format's own default (the codec of .ogg and .mp3)."""
+    candidates = [in_subtype] if in_subtype in KEPT_SUBTYPES else []
+    candidates += [*LOSSLESS_FALLBACKS, sf.default_subtype(out_format)]
+    return [c for c in dict.fromkeys(candidates) if c and sf.check_format(out_format, c)]
+
+
+def _try_write(out_format: str, subtype: str, sample_rate: int, channels: int, folder: Path) -> str | None:
+    """None if libsndfile writes ``PROBE_FRAMES`` frames of this format into a file in ``folder``, else why not."""
+    if subtype == "VORBIS" and sample_rate > MAX_VORBIS_RATE:
+        return f"Vorbis holds rates up to {MAX_VORBIS_RATE} Hz"
+    probe = new_temp(folder, prefix=TEMP_PREFIX + "probe-")
+    try:
+        with sf.SoundFile(probe, "w", samplerate=sample_rate, channels=channels, format=out_format,
+                          subtype=subtype) as f:
+            f.write(np.zeros((PROBE_FRAMES, channels)))
+        return None
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        return _libsndfile_reason(err)
+    finally:
+        remove_temp(probe)
+
+
+def output_plan(path: Path, sample_rate: int, channels: int, in_subtype: str) -> OutputPlan:
+    """Choose and try how ``path`` is written (before any work): the format its extension names, the first of
+    :func:`output_subtypes` that libsndfile writes at ``sample_rate`` Hz with ``channels``. ``AudioError`` (kind
+    output) naming libsndfile's reason when none does (e.g. 96 kHz to MP3, 1 MHz to FLAC, stereo to .htk)."""
+    out_format = output_format(path)
+    reasons = {}
+    try:
+        for subtype in output_subtypes(out_format, in_subtype):
+            reasons[subtype] = _try_write(out_format, subtype, sample_rate, channels, path.parent)
+            if reasons[subtype] is None:
+                return OutputPlan(path, out_format, subtype, sample_rate, channels)
+    except OSError as err:
+        raise from_os_error(err, path, "output", AudioError) from err
+    why = "; ".join(f"{subtype}: {reason}" for subtype, reason in reasons.items()) or "no subtype"
+    raise AudioError(f"{path}: {out_format} cannot hold {channels} channel(s) at {sample_rate} Hz ({why}); "
+                     "choose another format, e.g. .wav", "output")
+
+
+def render(src: Source, sos: np.ndarray, plan: OutputPlan, tmp: Path, gain_db: float = 0.0,
+           normalize_dbfs: float | None = None) -> float:
+    """Filter ``src`` through ``sos`` ``(sections, 6)`` at its own rate into ``tmp`` as ``plan`` says.
 
     The output is scaled by ``gain_db`` (a preset's preamp), or, with ``normalize_dbfs``, to that sample
-    peak (a first pass measures it). The subtype follows ``subtype_hint`` where the format allows. Returns
-    (output peak in dBFS before any PCM clipping, subtype written).
+    peak (a first pass measures it); where ``plan.clips``, samples are clipped to [-1, 1]. Returns the output
+    peak in dBFS before any clipping. A failed write raises ``AudioError`` kind output naming ``plan.path``.
     """
     gain = 10 ** (gain_db / 20)
     if normalize_dbfs is not None:
         peak = max(float(np.max(np.abs(y))) for y in filter_blocks(src, sos, progress="measuring peak"))
         gain = 10 ** (normalize_dbfs / 20) / peak
-    out_format = output_format(out)
-    subtype = output_subtype(out_format, subtype_hint)
     peak = 0.0
-    with atomic_path(out) as tmp:
-        with sf.SoundFile(str(tmp), "w", samplerate=src.sample_rate, channels=src.channels, format=out_format,
-                          subtype=subtype) as f:
+    try:
+        with sf.SoundFile(str(tmp), "w", samplerate=plan.sample_rate, channels=plan.channels, format=plan.format,
+                          subtype=plan.subtype) as f:
             for y in filter_blocks(src, sos, progress="filtering"):
                 if gain != 1.0:
                     y = y * gain
                 peak = max(peak, float(np.max(np.abs(y))))
-                f.write(y.T)
-    return peak_dbfs(np.array([peak])), subtype
+                f.write((np.clip(y, -1.0, 1.0) if plan.clips else y).T)
+    except OSError as err:
+        raise from_os_error(err, plan.path, "output", AudioError) from err
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise AudioError(f"{plan.path}: could not write ({_libsndfile_reason(err)})", "output") from err
+    return peak_dbfs(np.array([peak]))

@@ -187,8 +187,9 @@ def test_usage_errors(capsys, pair):
 
 
 def test_exit_codes_distinct_and_documented(capsys):
-    from eqlib.audio import MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE
+    from eqlib.audio import MAX_ABS_SAMPLE, MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE
 
+    assert cli.EXIT_CODES["nonfinite"][1].endswith(f"(beyond {MAX_ABS_SAMPLE:g} x full scale)")
     assert cli.EXIT_CODES["too_short"][1] == f"input shorter than {MIN_DURATION_S:g} s"
     assert cli.EXIT_CODES["sample_rate"][1] == f"input sample rate below {MIN_SAMPLE_RATE} Hz"
     assert cli.EXIT_CODES["channels"][1] == f"input has more than {MAX_CHANNELS} channels"
@@ -256,9 +257,12 @@ def test_clipping_is_reported_and_normalize_fixes_it(tmp_path, capsys, speech_li
 
 
 def test_output_subtype_follows_input_where_possible():
-    assert streaming.output_subtype("WAV", "PCM_16") == "PCM_16"
-    assert streaming.output_subtype("FLAC", "FLOAT") == "PCM_24"
-    assert streaming.output_subtype("WAV", "VORBIS") == "FLOAT"  # an Ogg Vorbis input
+    assert streaming.output_subtypes("WAV", "PCM_16")[0] == "PCM_16"
+    assert streaming.output_subtypes("FLAC", "FLOAT")[0] == "PCM_24"
+    assert streaming.output_subtypes("WAV", "VORBIS")[0] == "FLOAT"  # an Ogg Vorbis input
+    assert streaming.output_subtypes("WAV", "MPEG_LAYER_III")[0] == "FLOAT"  # an MP3 input: WAV can't take MP3 data
+    assert streaming.output_subtypes("WAV", "IMA_ADPCM")[0] == "FLOAT"  # a compressed input is not re-compressed
+    assert streaming.output_subtypes("OGG", "PCM_16") == ["VORBIS"]
 
 
 def test_write_audio_atomic_round_trips_and_fails_cleanly(tmp_path):
