@@ -45,6 +45,10 @@ QUICK_NUM_PAIRS = 6
 FULL_BAND_HZ = 20000.0  # the top of the error grid for full-band pairs
 #: A block of the results table: the cross-chain pairs whose input and reference are both real recordings.
 REAL_CHAINS_ONLY = "cross-chain, real chains only"
+#: A block of the results table: the cross-chain pairs between the chains of the first, 150-pair deciding set
+#: (VCTK, Hi-Fi TTS, synthetic test speakers), comparable with numbers measured on it.
+EARLIER_CHAINS = "cross-chain, first three chains"
+FIRST_CHAINS = ("vctk", "hifitts", "synth")
 
 
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
@@ -194,10 +198,18 @@ def shared_bandwidth_hz(pair) -> float:
     return min(float(meta.get(side, {}).get("bandwidth_hz", FULL_BAND_HZ)) for side in ("input", "reference"))
 
 
+def _chains(pairs: Sequence) -> list[tuple[str | None, str | None]]:
+    return [(p.meta.get("input", {}).get("chain"), p.meta.get("reference", {}).get("chain")) for p in pairs]
+
+
 def real_chain_mask(pairs: Sequence) -> np.ndarray:
     """``(pairs,)`` True where input and reference both name a chain (``meta[...]["chain"]``) other than "synth"."""
-    chains = [(p.meta.get("input", {}).get("chain"), p.meta.get("reference", {}).get("chain")) for p in pairs]
-    return np.array([None not in c and "synth" not in c for c in chains], dtype=bool)
+    return np.array([None not in c and "synth" not in c for c in _chains(pairs)], dtype=bool)
+
+
+def first_chains_mask(pairs: Sequence) -> np.ndarray:
+    """``(pairs,)`` True where both recordings come from ``FIRST_CHAINS``."""
+    return np.array([all(chain in FIRST_CHAINS for chain in c) for c in _chains(pairs)], dtype=bool)
 
 
 def subset_results(results: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
@@ -276,7 +288,8 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
     """``results[set_name][system_name]`` (:func:`evaluate_system`) of every system on every evaluation set.
 
     ``num_pairs`` pairs per set (default: each set's size); torch runs on one thread (:func:`eqlib.runtime.one_thread`).
-    Scoring ``cross-chain`` adds the block ``REAL_CHAINS_ONLY``: its pairs without a synthetic recording.
+    Scoring ``cross-chain`` adds the blocks ``REAL_CHAINS_ONLY`` (its pairs without a synthetic recording) and
+    ``EARLIER_CHAINS`` (its pairs between the first deciding set's chains).
     """
     from eqlib import evalsets
 
@@ -291,9 +304,11 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
                 results[set_name][name] = evaluate_system(system, pairs, evalsets.SAMPLE_RATE,
                                                           desc=f"{set_name}/{name}")
                 bar.update()
-            real = real_chain_mask(pairs) if set_name == "cross-chain" else None
-            if real is not None and real.any() and not real.all():
-                results[REAL_CHAINS_ONLY] = {n: subset_results(r, real) for n, r in results[set_name].items()}
+            if set_name != "cross-chain":
+                continue
+            for block, mask in ((REAL_CHAINS_ONLY, real_chain_mask(pairs)), (EARLIER_CHAINS, first_chains_mask(pairs))):
+                if mask.any() and not mask.all():
+                    results[block] = {n: subset_results(r, mask) for n, r in results[set_name].items()}
     return results
 
 
