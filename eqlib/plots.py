@@ -216,7 +216,7 @@ def plot_long_term_spectra(recordings: dict[str, np.ndarray], sample_rate: int, 
     Levels are relative: each curve is shifted so its mean over 100 Hz–10 kHz is 0 dB, which shows the
     spectral shape (the EQ style) independent of loudness.
     """
-    from eqlib.spectral_fit import smoothed_spectrum_db
+    from eqlib.spectrum import smoothed_spectrum_db
 
     ax = ax or plt.gca()
     for label, audio in recordings.items():
