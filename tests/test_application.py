@@ -1,0 +1,74 @@
+"""The measured application cases (eqlib.application): right answers, probe gains checked against scipy, and
+scoring that tells a system that finds the problem from one that does not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from conftest import make_speech_like
+from eqlib.application import (DIRECTIONS, PROBLEMS, TOLERANCE_DB, CaseResult, cases_table, probe_gain_db,
+                               run_cases, wanted_settings)
+from eqlib.eq import EQSettings
+from eqlib.metrics import error_grid_hz
+from eqlib.spectral_fit import spectral_match
+
+RATE = 44100
+
+
+def _scipy_db(settings: EQSettings, freqs_hz: np.ndarray) -> np.ndarray:
+    _, h = scipy.signal.sosfreqz(settings.sos(RATE), worN=freqs_hz, fs=RATE)
+    return 20 * np.log10(np.abs(h))
+
+
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_the_right_answer_removes_what_the_input_has(problem: str) -> None:
+    added, removed = (wanted_settings(problem, d) for d in DIRECTIONS)
+    assert np.array_equal(added.params, PROBLEMS[problem][0].params)
+    assert np.array_equal(removed.params[:, 1:], added.params[:, 1:])
+    assert np.array_equal(removed.params[:, 0], -added.params[:, 0])
+    grid = error_grid_hz(RATE).numpy()  # in dB the two cascades cancel
+    assert np.allclose(_scipy_db(added, grid) + _scipy_db(removed, grid), 0.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_probe_gain_is_the_level_free_response_that_scipy_gives(problem: str) -> None:
+    settings, probe_hz = PROBLEMS[problem]
+    grid = error_grid_hz(RATE).numpy()
+    expected = _scipy_db(settings, np.array([probe_hz]))[0] - _scipy_db(settings, grid).mean()
+    assert probe_gain_db(settings, probe_hz) == pytest.approx(expected, abs=1e-6)
+    assert 4.0 < expected < 9.0  # the problem is clearly audible at its probe, less than its +9 dB after level removal
+
+
+def _clips(count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(make_speech_like(1.5, RATE, 2 * k), make_speech_like(1.5, RATE, 2 * k + 1)) for k in range(count)]
+
+
+def test_a_system_that_ignores_the_audio_gets_no_case_right() -> None:
+    results = run_cases(lambda x, r, rate: EQSettings.identity(), _clips(2))
+    assert [(r.problem, r.direction) for r in results] == [(p, d) for p in PROBLEMS for d in DIRECTIONS]
+    for r in results:
+        assert np.allclose(r.probe_db, 0.0, atol=1e-9) and r.right_direction == 0 and not r.is_right
+
+
+def test_a_spectral_match_of_the_same_recording_gets_every_case_right() -> None:
+    same = [(x, x) for x, _ in _clips(1)]  # same content: only the problem differs, so a match EQ finds it
+    results = run_cases(spectral_match, same)
+    for r in results:
+        assert r.is_right and r.within_tolerance == 1, (r.problem, r.direction, r.probe_db, r.wanted_probe_db)
+    table = cases_table({"spectral": results})
+    assert table.count("| yes |") == len(results) and f"±{TOLERANCE_DB:g} dB" in table
+
+
+def test_a_case_is_right_only_on_the_right_side_and_within_tolerance() -> None:
+    wanted = wanted_settings("muddy bass", "input has it")
+
+    def case(probes: list[float]) -> CaseResult:
+        return CaseResult("muddy bass", "input has it", wanted, [wanted] * len(probes), np.array(probes), -6.0)
+
+    assert case([-6.0, -5.0]).is_right
+    assert not case([-1.5, -1.0]).is_right  # right side, 4.75 dB short
+    assert not case([3.0, -3.0]).is_right  # mean 0: no direction
+    mixed = case([-6.0, 1.0, -2.5])
+    assert mixed.right_direction == 2 and mixed.within_tolerance == 2
