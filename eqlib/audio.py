@@ -232,9 +232,17 @@ class OutputFiles:
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` (same suffix, the umask's permissions), renamed onto ``path`` only
-    if the ``with`` block succeeds and removed otherwise: a failed write leaves ``path`` untouched."""
+    if the ``with`` block succeeds and removed otherwise: a failed write leaves ``path`` untouched. An ``OSError``
+    (no such folder, no permission, a full disk) becomes ``AudioError`` kind output naming ``path``."""
     with OutputFiles() as files:
-        yield files.temp(path)
+        try:
+            tmp = files.temp(path)
+        except OSError as err:
+            raise from_os_error(err, path, "output", AudioError) from err
+        try:
+            yield tmp
+        except OSError as err:
+            raise from_os_error(err, path, "output", AudioError) from err
         files.commit()
 
 

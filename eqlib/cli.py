@@ -109,8 +109,12 @@ def _check_output(out: Path, force: bool) -> None:
     from eqlib.audio import new_temp, remove_temp
 
     try:
-        if stat.S_ISDIR(os.lstat(out).st_mode) or out.is_dir():
+        mode = os.lstat(out).st_mode
+        if stat.S_ISDIR(mode) or out.is_dir():
             raise EqlibError(f"{out}: is a folder; give an output file name", "output")
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):  # renaming onto a device node or pipe would replace it
+            raise EqlibError(f"{out}: exists and is not a regular file (a device, pipe or socket); eqlib writes "
+                             "files", "output")
         if not force:
             raise EqlibError(f"{out}: already exists; pass --force to overwrite", "exists")
     except FileNotFoundError:
@@ -156,6 +160,11 @@ def _write_stdout(text: str) -> None:
     except OSError as err:
         raise EqlibError(f"stdout: cannot write the report ({reason(err)}); the outputs it names were not written",
                          "output") from err
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters (a newline in a file name) escaped, so that it stays one line."""
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode() for c in text)
 
 
 def _write_stderr(text: str) -> None:
@@ -529,7 +538,8 @@ def _signal_handling(restore: bool) -> Iterator[None]:
 
 def _check_standard_streams() -> None:
     """Refuse a closed stdout before any work (the report would be lost, and a file opened later could take its
-    descriptor); a closed stdin or stderr is given /dev/null for the same reason."""
+    descriptor); a closed stdin or stderr is given /dev/null for the same reason. File names that are not valid
+    in the streams' encoding are written with backslash escapes, not refused."""
     for fd in (0, 2):
         try:
             os.fstat(fd)
@@ -540,6 +550,9 @@ def _check_standard_streams() -> None:
     except OSError:
         os.open(os.devnull, os.O_WRONLY)
         raise EqlibError("stdout is closed; redirect it (e.g. > /dev/null) to discard the report", "output") from None
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _silence_stdout() -> None:
@@ -572,6 +585,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
             kind, message = failure(err)
             if message.startswith("stdout:"):
                 _silence_stdout()
-            _write_stderr(f"eqlib: error: {message}\n")
+            _write_stderr(f"eqlib: error: {_one_line(message)}\n")
             raise SystemExit(EXIT_CODES[kind][0]) from None
     raise SystemExit(0)

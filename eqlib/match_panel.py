@@ -25,9 +25,10 @@ import soundfile as sf
 
 from eqlib import api
 from eqlib.eq import EQSettings
+from eqlib.errors import EqlibError, describe
 from eqlib.inference import Predictor
 from eqlib.presets import to_parametric_eq
-from eqlib.streaming import ArraySource
+from eqlib.streaming import ArraySource, decode_bytes
 from eqlib.widgets import EQPanel
 
 ROLES = ("input", "reference")
@@ -103,14 +104,15 @@ class MatchPanel:
 
     # --- public API -------------------------------------------------------------------------
     def load_recording(self, role: str, data: bytes, name: str) -> bool:
-        """Decode an uploaded file's bytes as the ``input`` or ``reference``; on unusable audio say why and return
-        False. The recording is checked as ``eqlib.match`` checks arrays (length, rate, channels, silence)."""
+        """Decode an uploaded file's bytes as the ``input`` or ``reference``; on unusable audio say why (the
+        reason and its :class:`eqlib.errors.EqlibError` kind, as the command line gives them) and return False.
+        The recording is checked as ``eqlib.match`` checks arrays (length, rate, channels, silence, absurd
+        samples)."""
         try:
-            samples, sample_rate = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
-            source = api.as_source(samples.T, sample_rate, name)
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-            detail = getattr(err, "error_string", None) or str(err).splitlines()[0]  # libsndfile's, without the path
-            self._say(f"could not use {name} as the {role}: {detail}", error=True)
+            samples, sample_rate = decode_bytes(data, name)
+            source = api.as_source(samples, sample_rate, name)
+        except EqlibError as err:
+            self._say(f"could not use {name} as the {role}: {err} [{err.kind}]", error=True)
             return False
         self.sources[role] = source
         self.players[role].value = wav_bytes(self._preview(source.samples, source.sample_rate), sample_rate)[0]
@@ -134,8 +136,9 @@ class MatchPanel:
                 self._model = predictor  # loaded once per panel
             analyses = [api.analyse(self.sources[role], mode, predictor, role) for role in ROLES]
             settings = api.settings_from(*analyses, mode, predictor)
-        except ValueError as err:  # AudioError, CheckpointError
-            self._say(f"could not predict: {str(err).splitlines()[0]}", error=True)
+        except Exception as err:  # noqa: BLE001 - a panel says what went wrong instead of raising into the kernel log
+            error = describe(err)
+            self._say(f"could not predict: {error} [{error.kind}]", error=True)
             return None
         self.predicted = settings
         self.eq.set_settings(settings)

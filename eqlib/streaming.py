@@ -10,6 +10,7 @@ writing goes to a temporary file renamed into place only on success (:class:`eql
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ UNSUPPORTED_AUDIO = {b"ftyp": "AAC/ALAC in MP4 (.m4a, .mp4)", b"\x1aE\xdf\xa3": 
                      b"0&\xb2u": "Windows Media (.wma)", b"#!AM": "AMR (.amr)", b"fRdL": "DSD (.dff)",
                      b"DSD ": "DSD (.dsf)"}
 OUTPUT_FORMAT_ALIASES = {"AIF": "AIFF", "OGA": "OGG", "WAVE": "WAV"}
+#: formats libsndfile writes as more than one file (SD2: its resource fork goes to ``._NAME`` beside it), which
+#: cannot be written to a temporary name and renamed into place
+SPLIT_FORMATS = {"SD2": "libsndfile writes its resource fork to a separate ._ file"}
 #: sample formats an output keeps from its input where the output format holds them; any other input (MP3,
 #: Vorbis, Opus, ADPCM, GSM, G.72x, DWVW, ...) is written as FLOAT, PCM_24 or PCM_16, the first the format holds
 KEPT_SUBTYPES = ("PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "ULAW", "ALAW", "ALAC_16",
@@ -166,6 +170,18 @@ def _looks_like_audio(head: bytes) -> bool:
     return head.startswith(AUDIO_MAGIC) or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
+def _refusal(name: str, head: bytes, err: BaseException, hint: str = "") -> AudioError:
+    """The error for a file libsndfile could not open (``err``), told by its first bytes ``head``: a known container
+    it cannot decode (with ``hint``), corrupt audio (kind unreadable), or not audio at all (kind not_audio)."""
+    unsupported = _unsupported_audio(head)
+    if unsupported is not None:
+        return AudioError(f"{name}: {unsupported} audio is not supported (libsndfile cannot decode it){hint}",
+                          "unreadable")
+    if _looks_like_audio(head):
+        return AudioError(f"{name}: corrupt or unsupported audio ({_libsndfile_reason(err)})", "unreadable")
+    return AudioError(f"{name}: not an audio file", "not_audio")
+
+
 def _truncation_note(path: Path, info: sf._SoundFileInfo) -> tuple[str, ...]:
     """A warning when the header promises more audio than the file holds (libsndfile then reads what is there)."""
     match = TRUNCATED_CHUNK.search(info.extra_info)
@@ -189,13 +205,8 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     except OSError as err:
         raise from_os_error(err, path, "input", AudioError) from err
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        unsupported = _unsupported_audio(head)
-        if unsupported is not None:
-            raise AudioError(f"{path}: {unsupported} audio is not supported (libsndfile cannot decode it); convert "
-                             f"it first, e.g. ffmpeg -i {path.name} {path.stem}.flac", "unreadable") from err
-        if _looks_like_audio(head):
-            raise AudioError(f"{path}: corrupt or unsupported audio ({_libsndfile_reason(err)})", "unreadable") from err
-        raise AudioError(f"{path}: not an audio file", "not_audio") from err
+        hint = f"; convert it first, e.g. ffmpeg -i {path.name} {path.stem}.flac"
+        raise _refusal(str(path), head, err, hint) from err
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{path}: corrupt header ({info.samplerate} Hz, {info.channels} channels)", "unreadable")
     src = FileSource(path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
@@ -205,6 +216,23 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     if check:
         check_properties(str(path), src.sample_rate, src.channels, src.duration_s)
     return src
+
+
+def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int]:
+    """Decode a whole audio file held in memory (an upload) to ``(channels, time)`` float64 and its rate in Hz.
+
+    Raises ``AudioError``: empty, not_audio, or unreadable (corrupt, an unsupported container such as AAC/MP4, or a
+    header that promises more audio than memory holds).
+    """
+    if not data:
+        raise AudioError(f"{name}: file is empty (0 bytes)", "empty")
+    try:
+        samples, sample_rate = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
+    except MemoryError as err:
+        raise AudioError(f"{name}: its header promises more audio than memory holds (corrupt?)", "unreadable") from err
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
+        raise _refusal(name, data[:12], err) from err
+    return np.ascontiguousarray(samples.T), int(sample_rate)
 
 
 def mono_stream(src: Source, rate: int, sinks: list[Sink], label: str) -> None:
@@ -277,6 +305,9 @@ def output_format(path: Path) -> str:
     if fmt not in sf.available_formats():
         raise AudioError(f"{path}: unknown output format {path.suffix or '(no extension)'!r}; use .wav or .flac",
                          "output")
+    if fmt in SPLIT_FORMATS:
+        raise AudioError(f"{path}: {fmt} output is not supported ({SPLIT_FORMATS[fmt]}); choose another format, "
+                         "e.g. .wav", "output")
     return fmt
 
 
