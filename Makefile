@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 PYTEST := MPLBACKEND=Agg EQLIB_MODE=quick EQLIB_QUICK=1 $(BIN)/python -m pytest
 NBVAL_ARGS := --nbval-lax --nbval-current-env --nbval-cell-timeout=600
 
-.PHONY: bench-gpu setup test test-unit test-notebooks test-e2e lab notebooks data figures figures-check benchmarks clean
+.PHONY: bench-gpu fuzz setup test test-unit test-notebooks test-e2e lab notebooks data figures figures-check benchmarks clean
 
 setup:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test-notebooks:
 # The browser test skips, with the reason shown, where no browser is installed (never when CI=true).
 test-e2e:
 	$(PYTEST) tests/e2e -q -rs
+
+# The command line's promise (tests/test_fuzz_cli.py), with ten times the random cases of `make test`, fresh ones
+# each run, both channel counts of every container and subtype, and more signals.
+fuzz:
+	EQLIB_FUZZ=long $(PYTEST) tests/test_fuzz_cli.py tests/test_fuzz_api.py -q
 
 lab:
 	$(BIN)/jupyter lab notebooks

@@ -75,3 +75,59 @@ def test_editable_dev_install_present(conda_env: dict, pyproject: dict) -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install -e '.[dev]'" in makefile
     assert makefile.index("$(TORCH_PIN)") < makefile.index("pip install -e '.[dev]'")
+
+
+def _imported_top_modules(folder) -> set[str]:
+    """Top-level names of every absolute import in ``folder``'s Python files."""
+    import ast
+
+    names = set()
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def _installed_closure(requirements: list[str]) -> set[str]:
+    """Normalised names of ``requirements`` and of everything they require (installed metadata, extras left out)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            todo += [Requirement(r) for r in metadata.requires(req.name) or []]
+        except metadata.PackageNotFoundError:
+            pass
+    return seen
+
+
+def test_every_module_the_tests_import_is_installed_by_make_setup(pyproject: dict) -> None:
+    """A clean clone's `make setup` (the dependencies and the dev extras, and what they require) installs every
+    third-party module that tests/ imports (e.g. hypothesis for the fuzz suite)."""
+    import sys
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    project = pyproject["project"]
+    installed = _installed_closure(project["dependencies"] + project["optional-dependencies"]["dev"])
+    local = {p.stem for folder in ("tests", "benchmarks") for p in (ROOT / folder).rglob("*.py")} | {"eqlib"}
+    providers = metadata.packages_distributions()
+    missing = {}
+    for module in _imported_top_modules(ROOT / "tests") - set(sys.stdlib_module_names) - local:
+        dists = {canonicalize_name(d) for d in providers.get(module, [module])}
+        if not dists & installed:
+            missing[module] = sorted(dists)
+    assert not missing, f"tests import modules that pyproject.toml does not install: {missing}"
