@@ -202,6 +202,18 @@ def test_exit_codes_distinct_and_documented(capsys):
         assert f"{code:<6}{meaning}" in cli.__doc__
 
 
+def test_readme_exit_code_table_equals_the_cli_table():
+    """README's table under "When something is wrong" lists exactly the codes and meanings of ``EXIT_CODES``."""
+    import re
+
+    from eqlib.runtime import repo_root
+
+    readme = (repo_root() / "README.md").read_text()
+    section = readme.split("### When something is wrong", 1)[1].split("\n#", 1)[0]
+    rows = {(int(code), meaning) for code, meaning in re.findall(r"^\| (\d+) \| (.+) \|$", section, re.MULTILINE)}
+    assert rows == {(0, "success"), *cli.EXIT_CODES.values()}
+
+
 # --- filtering: the file's own rate, every channel, exact --------------------------------------------
 def test_apply_equals_scipy_sosfilt_on_whole_file(pair, capsys, tmp_path, settings_json, monkeypatch):
     monkeypatch.setattr(streaming, "BLOCK_FRAMES", 10007)  # many blocks: the filter state must carry over
