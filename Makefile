@@ -62,10 +62,15 @@ figures:
 figures-check:
 	EQLIB_MODE=full EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures_check
 
+# Every benchmark; each one's printout is also kept in benchmarks/results/<name>.txt, which the README's benchmark
+# blocks are generated from (eqlib.readme_sync). `make benchmarks BENCH=train` runs bench_train.py alone.
 benchmarks:
-	@set -e; for script in benchmarks/bench_*.py; do \
-	  echo "== $$script"; MPLBACKEND=Agg $(BIN)/python "$$script"; \
+	@set -e; mkdir -p benchmarks/results; for script in benchmarks/bench_$(or $(BENCH),*).py; do \
+	  name=$$(basename "$$script" .py); echo "== $$script"; \
+	  MPLBACKEND=Agg $(BIN)/python "$$script" > "benchmarks/results/$$name.txt.new"; \
+	  mv "benchmarks/results/$$name.txt.new" "benchmarks/results/$$name.txt"; cat "benchmarks/results/$$name.txt"; \
 	done
+	$(BIN)/python -m eqlib.readme_sync
 
 # On a machine with a CUDA GPU: training pairs/s at batch 64, 256 and 1024 (bf16), GPU busy share, peak memory.
 bench-gpu:

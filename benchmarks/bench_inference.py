@@ -1,4 +1,4 @@
-"""Inference speed of the three models: latency per 3-s (input, reference) pair at batch 1, throughput at batch 64.
+"""Inference speed of every model: latency per 3-s (input, reference) pair at batch 1, throughput at batch 64.
 
 Waveforms in, ``params_norm`` out (``EQNet.forward_audio``: STFT, mel, extractor, comparison,
 predictor), under ``torch.inference_mode``. Shipped weights ``eqlib/weights/<name>.pt`` are

@@ -5,7 +5,7 @@ Each command runs as its own process (start-up and imports included), on the sam
 speech from the clips shipped in ``eqlib/data`` (input: male speakers, reference: female
 speakers), tiled to the target length, 44.1 kHz mono 16-bit WAV, written to a temporary folder.
 ``eqlib`` runs in spectral mode, and in oneshot mode when weights exist (``--weights`` or the
-shipped ``eqlib/weights/proposed_db.pt``). matchering (``pip install matchering``) matches the
+shipped weights of ``eqlib.inference.DEFAULT_MODEL``). matchering (``pip install matchering``) matches the
 target to the reference (mono becomes stereo inside it; its reference must be at least 4096
 samples and at most 15 min) and writes 16-bit WAV. The best of ``--repeats`` runs is reported for the
 short pair and the start-up commands, one run for the long pair (``--long-s 0`` skips it). The ratios
@@ -82,7 +82,12 @@ def breakdown(input_path: str, reference_path: str, out: str, weights: str) -> l
     lap("analyse both files")
     settings = api.settings_from(*analyses, "oneshot", model)
     lap("predict")
-    cli.write_outputs(src, settings, Path(out), {}, normalize=False)
+    from eqlib.audio import OutputFiles
+
+    plan = streaming.output_plan(Path(out), src.sample_rate, src.channels, src.subtype)
+    with OutputFiles() as files:
+        cli.write_outputs(files, src, settings, plan, {}, normalize=False)
+        files.commit()
     lap("filter and write")
     return stages
 
@@ -96,7 +101,7 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", help="checkpoint for oneshot mode (default: shipped proposed_db weights)")
+    parser.add_argument("--weights", help="checkpoint for oneshot mode (default: the shipped DEFAULT_MODEL weights)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per short case (best is reported)")
     parser.add_argument("--long-s", type=float, default=600.0, help="length of the long pair in s (0: skip it)")
     parser.add_argument("--breakdown", nargs=4, help=argparse.SUPPRESS)  # worker: IN REF OUT WEIGHTS

@@ -30,3 +30,24 @@ def test_gpu_benchmark_runs_its_code_path_on_the_cpu():
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [line.split() for line in result.stdout.splitlines() if line.startswith("ltsnet")]
     assert len(rows) == 1 and rows[0][1] == "4" and float(rows[0][2]) > 0
+
+
+def test_match_breakdown_runs_one_oneshot_match(tmp_path, weights):
+    """bench_match's worker times every stage of one oneshot match through the CLI's own write path."""
+    import json
+
+    import numpy as np
+    import soundfile as sf
+
+    from conftest import make_speech_like
+
+    paths = [tmp_path / "in.wav", tmp_path / "ref.wav"]
+    for seed, path in enumerate(paths):
+        sf.write(path, make_speech_like(1.5, 44100, seed), 44100, subtype="PCM_16")
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bench_match.py"), "--breakdown", *map(str, paths),
+                             str(tmp_path / "out.wav"), str(weights)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    stages = dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert "filter and write" in stages and all(s >= 0 for s in stages.values())
+    written, rate = sf.read(tmp_path / "out.wav")
+    assert rate == 44100 and len(written) == len(sf.read(paths[0])[0]) and np.isfinite(written).all()
