@@ -71,8 +71,11 @@ class SpectralSystem:
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
-        inits = (None if self.init_system is None
-                 else [self.init_system(x, r, sample_rate) for x, r in zip(inputs, references)])
+        inits = None
+        if self.init_system is not None:
+            init_batch = getattr(self.init_system, "batch", None)  # a gated model fits all pairs in one batch
+            inits = (init_batch(inputs, references, sample_rate) if init_batch is not None
+                     else [self.init_system(x, r, sample_rate) for x, r in zip(inputs, references)])
         return spectral_match_batch(inputs, references, sample_rate, inits=inits, prior_weight=self.prior_weight)
 
 

@@ -5,13 +5,17 @@ exactly the pictures saved here; :func:`output_names` lists every file :func:`ma
 Pair selection is fixed (the first pairs of the seeded evaluation sets; good/poor picks by test
 error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running gives the same files.
 
-- ``04_responses_pair<k>.png``: per-band (2×2) and cascaded responses, ideal vs the proposed model;
+- ``04_responses_pair<k>.png``: per-band (2×2) and cascaded responses, ideal vs the default model
+  (``SHOWN_MODEL``, which also draws the application and music figures);
 - ``04_error_distribution.png`` + ``04_errors.md``: response error over the held-out speech test set;
-- ``05_application_cases.png``: harsh sibilance / muddy bass, both directions, long-term spectra;
-- ``05_music_pair<k>.png``: responses on music (never trained on);
+- ``05_application_cases.png``: harsh sibilance / muddy bass, both directions, long-term spectra (two committed
+  speakers, to listen to); ``05_application_cases.md`` and ``05_application_probe.png``: the same cases measured
+  over ``APPLICATION_PAIRS`` held-out speaker pairs (:mod:`eqlib.application`);
+- ``05_music_pair<k>.png``: responses on music from held-out tracks (the paper's models never trained on music);
 - ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
-- ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, the three models and the hybrid mode on
-  every evaluation set); its spectral fits of the test set also serve the error distribution.
+- ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, every model, the default model's network
+  without its gate, and the hybrid mode on every evaluation set); its spectral fits of the test set also serve the
+  error distribution; ``findings.md``: the default model's paired comparisons (:mod:`eqlib.findings`).
 
 ``01_slider_panel.png`` is not made here: it is a screenshot of the EQ panel in JupyterLab, taken in headless
 Chromium by the browser test, which ``make figures`` runs after this module (``SCREENSHOTS``).
@@ -32,13 +36,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from eqlib import application
 from eqlib.audio import loudness_lufs
 from eqlib.checkpoint import CheckpointError, default_weights
 from eqlib.corpora import CorporaMissingError, locate_corpora, no_corpora, require_corpora
 from eqlib.eq import DEFAULT_EQ, EQSettings
-from eqlib.evalsets import TARGET_LUFS, EvalPair, load_eval_set
+from eqlib.application import DIRECTIONS, normalise_lufs
+from eqlib.evalsets import EvalPair, load_eval_set
 from eqlib.examples import list_examples, load_example
-from eqlib.inference import Predictor, load_predictor
+from eqlib.findings import findings_markdown
+from eqlib.inference import DEFAULT_MODEL, Predictor, load_predictor
 from eqlib.latents import collect_latents, latent_summary, pca_2d, pick_good_and_poor
 from eqlib.metrics import mean_ci95, response_error_db
 from eqlib.models import MODEL_NAMES
@@ -54,17 +61,18 @@ MUSIC_SET = "music-other-track"
 QUICK_PAIRS = 10  # pairs per set in quick mode (enough for 7 response figures and a 2 + 2 latent pick)
 RESPONSE_PAIRS = 7  # the supplementary material shows 7 test pairs
 MUSIC_PAIRS = 2
+APPLICATION_PAIRS = 12  # held-out speaker pairs per application case (05_application_cases.md)
+QUICK_APPLICATION_PAIRS = 2
 LATENT_PICK = 2  # good and poor pairs each in the latent figures
 MIN_LUFS = -35.0  # latent picks: input and reference louder than this
 PCA_BAND = 0  # colour the PCA by the low shelf's true gain
 SYSTEM_COLOURS = {"input": "#1f77b4", "reference": "#ff7f0e", "fed": "#2ca02c"}
 BASELINES = ("identity", "spectral")
-PROBLEMS = {  # the application cases: +9 dB where speech goes wrong (Hz, Q)
-    "harsh sibilance": EQSettings([[0, 120, 0.707], [0, 450, 1.0], [9, 6500, 2.0], [0, 6000, 0.707]]),
-    "muddy bass": EQSettings([[9, 250, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]),
-}
-DIRECTIONS = ("reference has it", "input has it")
-EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, "hybrid_proposed_db")  # results.md
+PROBLEMS = {name: settings for name, (settings, _) in application.PROBLEMS.items()}  # the +9 dB problem EQs
+SHOWN_MODEL = DEFAULT_MODEL  # the model of the response, music and application figures
+EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, f"network_{DEFAULT_MODEL}",
+                    f"hybrid_{DEFAULT_MODEL}")
+APPLICATION_SYSTEMS = ("spectral", "proposed_db", DEFAULT_MODEL)  # 05_application_cases.md
 APPLICATION_SPEECH = ("speech-p351-f", "speech-p363-m")  # committed examples: input speaker, reference speaker
 EXAMPLES_DIR = "cache/figures-examples"  # make_all(examples=True) writes here, never over the committed figures/
 SCREENSHOTS = ("01_slider_panel.png",)  # in figures/ but taken by the browser test (tests/e2e), not by make_all
@@ -92,9 +100,11 @@ def load_predictors(weights: Mapping[str, str | Path] | None = None,
 
 def predict_pairs(predictor: Predictor | Callable[[np.ndarray, np.ndarray], EQSettings], pairs: Sequence[EvalPair],
                   desc: str = "predicting") -> list[EQSettings]:
-    """Predicted settings for every pair (``predictor.predict`` or any ``f(input, reference)``)."""
-    predict = predictor.predict if isinstance(predictor, Predictor) else predictor
-    return [predict(p.input, p.reference) for p in tqdm(pairs, desc=desc, unit="pair", leave=False)]
+    """Predicted settings for every pair (a :class:`Predictor`'s batch, whose gate fits all pairs at once, or any
+    ``f(input, reference)`` pair by pair)."""
+    if isinstance(predictor, Predictor):
+        return predictor.predict_batch([p.input for p in pairs], [p.reference for p in pairs])
+    return [predictor(p.input, p.reference) for p in tqdm(pairs, desc=desc, unit="pair", leave=False)]
 
 
 def spectral_predictions(pairs: Sequence[EvalPair]) -> list[EQSettings]:
@@ -174,12 +184,6 @@ class ApplicationCase:
     processed: np.ndarray
 
 
-def normalise_lufs(audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> np.ndarray:
-    """``audio (time,)`` at 44.1 kHz scaled to ``target_lufs`` (LUFS, BS.1770), float64."""
-    audio = np.asarray(audio, dtype=np.float64)
-    return audio * 10 ** ((target_lufs - loudness_lufs(audio, SAMPLE_RATE)) / 20)
-
-
 def application_cases(predictor: Predictor, speech: Sequence[str] = APPLICATION_SPEECH) -> list[ApplicationCase]:
     """Each problem in both directions with two committed speakers (input speaker, reference speaker).
 
@@ -213,6 +217,23 @@ def figure_application_cases(cases: Sequence[ApplicationCase]) -> plt.Figure:
         gains = ", ".join(f"{b.name} {g:+.1f}" for b, g in zip(DEFAULT_EQ.bands, case.predicted.params[:, 0]))
         ax.set_title(f"{case.problem}: {case.direction}\npredicted gains (dB): {gains}", fontsize="small")
     return fig
+
+
+def measured_application_cases(predictors: Mapping[str, Predictor],
+                               systems: Sequence[str] = APPLICATION_SYSTEMS) -> dict[str, list[application.CaseResult]]:
+    """:func:`eqlib.application.run_cases` of ``systems`` (``"spectral"`` or a name in ``predictors``) over the
+    first ``APPLICATION_PAIRS`` held-out speaker pairs (``QUICK_APPLICATION_PAIRS`` in quick mode)."""
+    from eqlib.spectral_fit import spectral_match
+
+    pairs = application.case_pairs(QUICK_APPLICATION_PAIRS if is_quick() else APPLICATION_PAIRS)
+
+    def system(name: str) -> application.System:
+        if name == "spectral":
+            return spectral_match
+        return lambda x, r, _rate: predictors[name].predict(x, r)
+
+    return {name: application.run_cases(system(name), pairs)
+            for name in tqdm(systems, desc="application cases", unit="system", leave=False)}
 
 
 # --- music of other lengths -----------------------------------------------------------------------
@@ -352,9 +373,10 @@ def output_names(results: bool = True) -> list[str]:
 
     return [*(f"{n}.png" for n in figures_basics.figure_names()),
             *(f"04_responses_pair{k}.png" for k in range(RESPONSE_PAIRS)), "04_error_distribution.png", "04_errors.md",
-            "05_application_cases.png", *(f"05_music_pair{k}.png" for k in range(MUSIC_PAIRS)),
+            "05_application_cases.png", "05_application_probe.png", "05_application_cases.md",
+            *(f"05_music_pair{k}.png" for k in range(MUSIC_PAIRS)),
             *(f"06_latents_{n}.png" for n in MODEL_NAMES), "06_latent_pca.png", "06_latent_statistics.md",
-            *(["results.md", "cli_example.txt"] if results else [])]
+            *(["results.md", "findings.md", "cli_example.txt"] if results else [])]
 
 
 def make_all(out_dir: str | Path | None = None, weights: Mapping[str, str | Path] | None = None,
@@ -409,6 +431,7 @@ def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | No
             results = _evaluate_all()
             evaluate.write_results(results, EVALUATE_SYSTEMS, out / "results.md")
             written.append(out / "results.md")
+            _write_text(out / "findings.md", findings_markdown(results, DEFAULT_MODEL), written)
             written += readme_sync.write_cli_example(out)  # the README's `eqlib match` transcript
         steps.update()
 
@@ -419,23 +442,27 @@ def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | No
         predictions = system_predictions(pairs, predictors, spectral)
         errors = {name: response_errors(p, pairs) for name, p in predictions.items()}
         for k in range(min(RESPONSE_PAIRS, len(pairs))):
-            fig = figure_frequency_responses(pairs[k], predictions["proposed_db"][k], f"proposed_db · test pair {k}")
+            fig = figure_frequency_responses(pairs[k], predictions[SHOWN_MODEL][k], f"{SHOWN_MODEL} · test pair {k}")
             _write(out, f"04_responses_pair{k}", fig, written)
         _write(out, "04_error_distribution", figure_error_distribution(errors, f"{TEST_SET}: {len(pairs)} pairs"),
                written)
         _write_text(out / "04_errors.md", errors_table(errors), written)
         steps.update()
 
-        _write(out, "05_application_cases", figure_application_cases(application_cases(predictors["proposed_db"])),
+        _write(out, "05_application_cases", figure_application_cases(application_cases(predictors[SHOWN_MODEL])),
                written)
+        measured = measured_application_cases(predictors)
+        _write(out, "05_application_probe", application.figure_cases(
+            measured[SHOWN_MODEL], f"{SHOWN_MODEL}: the application cases over {APPLICATION_PAIRS} pairs"), written)
+        _write_text(out / "05_application_cases.md", application.cases_table(measured), written)
         music = test_pairs(MUSIC_SET)[:MUSIC_PAIRS]
-        for k, (pair, predicted) in enumerate(zip(music, predict_pairs(predictors["proposed_db"], music))):
+        for k, (pair, predicted) in enumerate(zip(music, predict_pairs(predictors[SHOWN_MODEL], music))):
             _write(out, f"05_music_pair{k}",
-                   figure_frequency_responses(pair, predicted, f"proposed_db · {MUSIC_SET} pair {k}"), written)
+                   figure_frequency_responses(pair, predicted, f"{SHOWN_MODEL} · {MUSIC_SET} pair {k}"), written)
         steps.update()
 
         latents = {name: collect_latents(p.model, pairs) for name, p in predictors.items()}
-        index, labels = latent_pick(errors["proposed_db"], pairs)
+        index, labels = latent_pick(errors[SHOWN_MODEL], pairs)
         for name, lat in latents.items():
             _write(out, f"06_latents_{name}", figure_latents(lat, index, labels, name), written)
         params = np.stack([p.params for p in pairs])

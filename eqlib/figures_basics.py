@@ -222,10 +222,26 @@ def figure_training_curves(logs: Mapping[str, Path] | None = None) -> plt.Figure
 
 
 # --- all of them -------------------------------------------------------------------------------------
+def music_excerpts_per_arrangement() -> int:
+    """Synthetic music excerpts per test arrangement in ``02_music_ltas`` (1 in quick mode, else 2)."""
+    return by_mode(quick=1, class_=2, full=2)
+
+
+def figure_music_vs_real() -> plt.Figure:
+    """The music synthesiser's test arrangements against real music (:mod:`eqlib.figures_music`)."""
+    from eqlib.figures_music import figure_music_ltas, reference_music_levels_db, synthetic_music_levels_db
+
+    real, source = reference_music_levels_db()
+    fig = figure_music_ltas(synthetic_music_levels_db(excerpts_per_arrangement=music_excerpts_per_arrangement()), real)
+    fig.suptitle(f"synthetic music (test arrangements) against real music ({source}, {len(real)} excerpts)")
+    return fig
+
+
 def figure_names() -> list[str]:
     """The names (without ``.png``) that :func:`basic_figures` yields, in order."""
     return ["01_pole_zero", "01_band_grid", "01_four_band_response", "01_spectrogram_before_after",
-            "02_spectrograms", "02_ltas_vs_published", "02_parameter_histograms", *(f"02_pairs_{v}" for v in VARIANTS),
+            "02_spectrograms", "02_ltas_vs_published", "02_parameter_histograms", "02_music_ltas",
+            *(f"02_pairs_{v}" for v in VARIANTS),
             "03_training_curves"]
 
 
@@ -243,6 +259,7 @@ def basic_figures() -> Iterator[tuple[str, plt.Figure]]:
     yield "02_spectrograms", figure_spectrograms(shown, speech)
     yield "02_ltas_vs_published", figure_ltas_vs_published(utterances, real_speech_clips())
     yield "02_parameter_histograms", figure_parameter_histograms(parameter_draws(num_eq_draws()))
+    yield "02_music_ltas", figure_music_vs_real()
     sampler = pair_sampler(utterances, speakers)
     for variant in VARIANTS:
         yield f"02_pairs_{variant}", figure_training_pairs(sampler, variant, pairs_per_variant())

@@ -1,6 +1,7 @@
 """The procedural music source against real music: pooled one-third-octave long-term spectra and their spread.
 
 - :func:`real_music_levels_db`: band levels of every excerpt of the shared ``music`` corpus (mono mid, 44.1 kHz);
+  :func:`reference_music_levels_db`: those, or without the corpus the music examples shipped in ``eqlib/data``;
 - :func:`synthetic_music_levels_db`: band levels of synthetic excerpts of the test arrangements;
 - :func:`spread_features`: per excerpt, the spectral slope and the levels of the octaves at 100 Hz, 1 kHz, 8 kHz;
 - :func:`plot_music_ltas` and :func:`plot_music_spread` (each takes ``ax=None``), :func:`figure_music_ltas`.
@@ -48,6 +49,20 @@ def real_music_levels_db(centres_hz: np.ndarray = MUSIC_CENTRES_HZ) -> np.ndarra
     folder = real_music(progress=False)
     clips = [clip for split in SPLITS for clip in folder.clips(split)]
     return np.stack([third_octave_levels_db(clip.audio, clip.sample_rate, centres_hz) for clip in clips])
+
+
+def reference_music_levels_db(centres_hz: np.ndarray = MUSIC_CENTRES_HZ) -> tuple[np.ndarray, str]:
+    """:func:`real_music_levels_db` and ``"music corpus"``; without the corpus (a fresh clone, CI) the band levels
+    of the music examples shipped in ``eqlib/data`` and ``"shipped music examples"``."""
+    from eqlib.corpus import CorpusError
+    from eqlib.examples import list_examples, load_example
+
+    try:
+        return real_music_levels_db(centres_hz), "music corpus"
+    except CorpusError:
+        clips = [load_example(name) for name in list_examples("music")]
+        return (np.stack([third_octave_levels_db(audio, rate, centres_hz) for audio, rate in clips]),
+                "shipped music examples")
 
 
 def synthetic_music_levels_db(split: str = "test", excerpts_per_arrangement: int = 2, duration_s: float = EXCERPT_S,

@@ -17,7 +17,7 @@ from eqlib.gate import SharedContentGate
 from eqlib.models import MODEL_NAMES, LTSNet, PairModel
 
 BLOCK_S = 30.0  # analysis block length (s): bounds memory for long files
-DEFAULT_MODEL = "proposed_db"  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
+DEFAULT_MODEL = "ltsnet"  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
 
 __all__ = ["BLOCK_S", "DEFAULT_MODEL", "CheckpointError", "LatentAccumulator", "ModelSystem", "Predictor",
            "load_predictor", "load_system"]

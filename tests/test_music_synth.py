@@ -301,3 +301,14 @@ def test_figure_draws_both_sets(synthetic_levels: np.ndarray, real_levels: np.nd
     fig = figure_music_ltas(synthetic_levels, real_levels)
     assert len(fig.axes) == 3 and len(fig.axes[0].lines) >= 2
     plt.close(fig)
+
+
+def test_reference_music_without_corpora_is_the_shipped_examples() -> None:
+    from eqlib.corpora import no_corpora
+    from eqlib.examples import list_examples
+    from eqlib.figures_music import reference_music_levels_db
+
+    with no_corpora():
+        levels, source = reference_music_levels_db()
+    assert source == "shipped music examples"
+    assert levels.shape == (len(list_examples("music")), len(MUSIC_CENTRES_HZ)) and np.isfinite(levels).all()
