@@ -67,7 +67,7 @@ def test_results_header_records_the_corpora_and_the_checkpoint(fake_corpora, tmp
 
 def test_make_all_refuses_without_corpora_before_writing(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("EQLIB_CORPORA", "none")
-    monkeypatch.setenv("EQLIB_QUICK", "0")
+    monkeypatch.setenv("EQLIB_MODE", "full")  # quick mode falls back to the example sets by design
     with pytest.raises(CorporaMissingError, match="make data"):
         make_all(tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -77,7 +77,7 @@ def test_figures_command_stops_with_one_line_naming_both_ways_out(monkeypatch, t
     monkeypatch.setattr(corpora, "fetched_dir", lambda: tmp_path / "none1")
     monkeypatch.setattr(corpora, "shared_dir", lambda: tmp_path / "none2")
     monkeypatch.delenv("EQLIB_CORPORA", raising=False)
-    monkeypatch.setenv("EQLIB_QUICK", "0")
+    monkeypatch.setenv("EQLIB_MODE", "full")
     with pytest.raises(SystemExit) as exit_info:
         figures_main(["--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
