@@ -37,11 +37,11 @@ import torch
 from tqdm.auto import tqdm
 
 from eqlib import application
+from eqlib.application import DIRECTIONS, normalise_lufs
 from eqlib.audio import loudness_lufs
 from eqlib.checkpoint import CheckpointError, default_weights
 from eqlib.corpora import CorporaMissingError, locate_corpora, no_corpora, require_corpora
 from eqlib.eq import DEFAULT_EQ, EQSettings
-from eqlib.application import DIRECTIONS, normalise_lufs
 from eqlib.evalsets import EvalPair, load_eval_set
 from eqlib.examples import list_examples, load_example
 from eqlib.findings import findings_markdown
@@ -452,8 +452,9 @@ def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | No
         _write(out, "05_application_cases", figure_application_cases(application_cases(predictors[SHOWN_MODEL])),
                written)
         measured = measured_application_cases(predictors)
+        num_case_pairs = len(measured[SHOWN_MODEL][0].probe_db)
         _write(out, "05_application_probe", application.figure_cases(
-            measured[SHOWN_MODEL], f"{SHOWN_MODEL}: the application cases over {APPLICATION_PAIRS} pairs"), written)
+            measured[SHOWN_MODEL], f"{SHOWN_MODEL}: the application cases over {num_case_pairs} pairs"), written)
         _write_text(out / "05_application_cases.md", application.cases_table(measured), written)
         music = test_pairs(MUSIC_SET)[:MUSIC_PAIRS]
         for k, (pair, predicted) in enumerate(zip(music, predict_pairs(predictors[SHOWN_MODEL], music))):
