@@ -32,7 +32,7 @@ import torch
 from eqlib.audio import MAX_CHANNELS, Audio, AudioError, check_audio
 from eqlib.checkpoint import CheckpointError, default_weights
 from eqlib.eq import EQSettings
-from eqlib.errors import EqlibError, first_line
+from eqlib.errors import EqlibError, first_line, reason
 from eqlib import inference
 from eqlib.inference import DEFAULT_MODEL, Predictor, load_predictor
 from eqlib.models import MODEL_NAMES
@@ -77,6 +77,8 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Predictor:
         raise
     except CheckpointError as err:
         raise WeightsError(first_line(err)) from err
+    except OSError as err:  # a folder on the way to the file that this user may not enter
+        raise WeightsError(f"{name_or_path}: cannot read ({reason(err)})") from err
 
 
 def as_source(recording: Recording, sample_rate: int | None, name: str) -> Source:

@@ -43,11 +43,11 @@ def write_payload(path: str | Path, payload: dict) -> None:
 def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dict (``weights_only=True``); raise :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: weights file not found")
     try:
+        if not path.is_file():
+            raise CheckpointError(f"{path}: weights file not found")
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError as err:
+    except OSError as err:  # also a folder on the way that this user may not enter
         raise CheckpointError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from err
     except Exception as err:  # torch raises many types for foreign/corrupt/unsafe files
         raise CheckpointError(f"{path}: not a loadable eqlib checkpoint ({type(err).__name__})") from err

@@ -247,6 +247,23 @@ def _source_notes(*sources) -> None:
 
 
 # --- commands -------------------------------------------------------------------------------------
+def _shipped_models() -> str:
+    """The shipped models' names for ``--help``, or why they cannot be listed (``eqlib/weights`` unreadable)."""
+    try:
+        return ", ".join(sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))) or "none found"
+    except OSError as err:
+        return f"none readable: {WEIGHTS_DIR}: {reason(err)}"
+
+
+def _is_file(path: str | Path, role: str) -> bool:
+    """Whether ``path`` names a file; the error of its ``role`` when it cannot be looked at (a folder on the way
+    that this user may not enter)."""
+    try:
+        return Path(path).is_file()
+    except OSError as err:
+        raise from_os_error(err, path, role) from err
+
+
 def _check_model_options(args: argparse.Namespace) -> None:
     if args.mode == "spectral" and (args.weights is not None or args.model is not None):
         raise _usage("--weights and --model choose the network of --mode oneshot and hybrid; --mode spectral uses "
@@ -257,7 +274,7 @@ def _predictor(args: argparse.Namespace):
     """The model ``args.mode`` needs (``None`` for spectral), from ``--weights`` or ``--model``."""
     from eqlib import api
 
-    if args.weights is not None and not Path(args.weights).is_file():
+    if args.weights is not None and not _is_file(args.weights, "weights"):
         raise EqlibError(f"{args.weights}: no such weights file", "weights")
     try:
         return api.resolve_model(args.weights if args.weights is not None else args.model, args.mode)
@@ -458,7 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--normalize", action="store_true", help=f"scale the output to {NORMALIZE_PEAK_DBFS:g} dBFS peak")
         p.add_argument("--force", action="store_true", help="overwrite existing outputs")
 
-    shipped = ", ".join(sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))) or "none found"
+    shipped = _shipped_models()
     match = sub.add_parser(
         "match", help="give INPUT the EQ style of REFERENCE", epilog=_epilog(), formatter_class=fmt,
         usage="eqlib match INPUT REFERENCE -o OUTPUT [options]\n"

@@ -5,9 +5,9 @@ left; on success the output is complete and readable.
 Inputs are generated: every container and subtype soundfile writes, random files with truncated, lying or
 scrambled headers, extreme values, odd rates and channel counts (hypothesis); hostile names and paths; hostile
 settings JSON and presets (hypothesis); hostile weights (a pickle that would run code must never run); signals
-at random moments, stdout full, closed or a broken pipe, a file size limit while writing; permissions, run as
-another user when the tests run as root. Every run is a separate process (``tests/warm_cli.py`` forks it from a
-worker that imported eqlib once); two runs are cold ``python -m eqlib`` processes interrupted while torch imports.
+at random moments, stdout full, closed or a broken pipe, a file size limit while writing; permissions (as root,
+without root's power over them). Every run is a separate process (``tests/warm_cli.py`` forks it from a worker that
+imported eqlib once); two runs are cold ``python -m eqlib`` processes interrupted while torch imports.
 
 ``EQLIB_FUZZ=long`` (``make fuzz``) runs ten times as many random cases.
 """
@@ -37,7 +37,7 @@ from conftest import make_speech_like
 from eqlib.eq import EQSettings
 from eqlib.errors import EXIT_CODES
 from fuzz_inputs import FUZZ, LONG, SCALE, Payload, audio_files, content, settings_texts
-from warm_cli import Run, WarmCLI, wait_for_handlers
+from warm_cli import Run, WarmCLI, drop_file_overrides, wait_for_handlers
 
 CODES = {0} | {code for code, _ in EXIT_CODES.values()}
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
@@ -463,32 +463,35 @@ def test_ctrl_c_while_torch_imports_gives_one_line(corpus, tmp_path):
 
 
 # --- permissions, as a user who is not root -------------------------------------------------------------
-NOBODY = (65534, 65534)  # (uid, gid): a throwaway user with no files of its own
-
-
-def _other_user() -> tuple[int, int] | None:
-    """``NOBODY`` when the tests run as root (root reads everything), else None (run as ourselves); skips the test,
-    with the reason, where root cannot become another user (a container without CAP_SETUID)."""
+def _unprivileged() -> bool:
+    """Whether runs must drop root's power over file permissions (the tests run as root, which reads and writes
+    everything; :func:`warm_cli.drop_file_overrides`); skips the test, with the reason, where root cannot drop
+    it here. Without root the runs already have no such power."""
     if os.geteuid() != 0:
-        return None
+        return False
+    locked = Path(tempfile.mkdtemp(prefix="eqlib-fuzz-locked-"))
+    (locked / "secret").write_text("x")
+    (locked / "secret").chmod(0o000)
     pid = os.fork()
     if pid == 0:  # try it in a child, which exits at once either way
         try:
-            os.setgroups([])
-            os.setgid(NOBODY[1])
-            os.setuid(NOBODY[0])
+            drop_file_overrides()
+            (locked / "secret").read_text()
         except OSError:
-            os._exit(1)
-        os._exit(0)
+            os._exit(0)
+        os._exit(1)
     _, status = os.waitpid(pid, 0)
+    shutil.rmtree(locked)
     if os.waitstatus_to_exitcode(status) != 0:
-        pytest.skip("running as root, which cannot switch to another user here (no CAP_SETUID): root reads every "
-                    "file, so the permission cases cannot be tried")
-    return NOBODY
+        pytest.skip("running as root, which cannot give up its power over file permissions here: every file is "
+                    "readable, so the permission cases cannot be tried")
+    return True
 
 
 def test_permissions_as_a_normal_user(cli, corpus, work):
-    user = _other_user()
+    """As the owner of every file, without root's power over permissions: unreadable, unwritable and
+    untraversable files each end in their documented exit code; the shipped model and readable files work."""
+    unprivileged = _unprivileged()
     for name in ("in.wav", "eq.json", "tiny.pt"):
         shutil.copy(corpus / name, work / f"locked-{name}")
         (work / f"locked-{name}").chmod(0o000)
@@ -496,6 +499,7 @@ def test_permissions_as_a_normal_user(cli, corpus, work):
     (work / "ro").chmod(0o555)
     (work / "noexec").mkdir()
     shutil.copy(work / "in.wav", work / "noexec" / "in.wav")
+    shutil.copy(corpus / "tiny.pt", work / "noexec" / "tiny.pt")
     (work / "noexec").chmod(0o600)
     cases = {
         "unreadable input": (["apply", "eq.json", "locked-in.wav", "-o", "o.wav"], 4),
@@ -503,10 +507,13 @@ def test_permissions_as_a_normal_user(cli, corpus, work):
         "unreadable weights": (["match", "in.wav", "ref.wav", "-o", "o.wav", "--weights", "locked-tiny.pt"], 15),
         "unwritable output folder": (["apply", "eq.json", "in.wav", "-o", "ro/o.wav"], 14),
         "input in an untraversable folder": (["apply", "eq.json", "noexec/in.wav", "-o", "o.wav"], 4),
-        "readable input, as this user": (["apply", "eq.json", "in.wav", "-o", "o.wav"], 0),
+        "weights in an untraversable folder": (["match", "in.wav", "ref.wav", "-o", "o.wav", "--weights",
+                                                "noexec/tiny.pt"], 15),
+        "readable input": (["apply", "eq.json", "in.wav", "-o", "o.wav"], 0),
+        "the shipped model": (["match", "in.wav", "ref.wav", "-o", "o.wav", "--force"], 0),
     }
     for case, (argv, code) in cases.items():
-        run = run_checked(cli, work, argv, outputs=("o.wav",), user=user)
-        assert run.code == code, f"{case} (user {user}): {run.stderr}"
+        run = run_checked(cli, work, argv, outputs=("o.wav",), unprivileged=unprivileged)
+        assert run.code == code, f"{case}: {run.stderr}"
         assert list((work / "ro").iterdir()) == []
     (work / "noexec").chmod(0o700)

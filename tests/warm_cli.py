@@ -1,15 +1,16 @@
 """A warm command line for the fuzz tests: real ``eqlib`` processes without paying torch's import for each.
 
 One worker process imports eqlib (and torch, scipy, soundfile) once and never runs any of it; for each run it
-forks a child that sets up its standard streams, limits and user as asked, then runs ``eqlib.cli.main()`` on
+forks a child that sets up its standard streams, limits and privileges as asked, then runs ``eqlib.cli.main()`` on
 ``sys.argv`` exactly as the ``eqlib`` console script does, and exits as the interpreter's shutdown would (stdout
 flushed; a flush that fails says "Exception ignored" and exits 120) without its seconds-long teardown of torch. A
-child is a separate process with its own descriptors: the tests send it signals, close its stdout, run it as
-another user, and a crash of libsndfile kills only it.
+child is a separate process with its own descriptors: the tests send it signals, close its stdout, run it
+without root's power over file permissions, and a crash of libsndfile kills only it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import select
@@ -22,8 +23,11 @@ from pathlib import Path
 
 WORKER = r"""
 import json, os, resource, signal, sys
+sys.path.insert(0, sys.argv[1])
+from warm_cli import drop_file_overrides
 import eqlib.cli, eqlib.api, eqlib.presets, eqlib.streaming, eqlib.spectral_fit, eqlib.inference, eqlib.iir
 import eqlib.spectrum, scipy.signal, soxr, tqdm, torch
+
 for line in sys.stdin:
     request = json.loads(line)
     pid = os.fork()
@@ -44,10 +48,8 @@ for line in sys.stdin:
         os.dup2(err, 2)
         if request.get("max_file_bytes"):
             resource.setrlimit(resource.RLIMIT_FSIZE, (request["max_file_bytes"],) * 2)
-        if request.get("user"):
-            os.setgroups([])
-            os.setgid(request["user"][1])
-            os.setuid(request["user"][0])
+        if request.get("unprivileged"):
+            drop_file_overrides()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         for s in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, signal.SIG_DFL)
@@ -72,6 +74,31 @@ for line in sys.stdin:
     print(json.dumps({"status": status}), flush=True)
 """
 TIMEOUT_S = 300.0  # one run never takes this long; a hang fails the test instead of the suite
+CAP_HEADER_V3 = 0x20080522  # _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapSets(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_file_overrides() -> None:
+    """Drop root's power to read, write and enter any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) from this
+    process: its permission bits then apply to it as to the owner of its files. Raises OSError where the
+    kernel refuses."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, sets = _CapHeader(CAP_HEADER_V3, 0), (_CapSets * 2)()
+    keep = ~((1 << CAP_DAC_OVERRIDE) | (1 << CAP_DAC_READ_SEARCH)) & 0xFFFFFFFF
+    if libc.capget(ctypes.byref(header), sets) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    for name in ("effective", "permitted", "inheritable"):
+        setattr(sets[0], name, getattr(sets[0], name) & keep)
+    if libc.capset(ctypes.byref(header), sets) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
 
 
 @dataclass
@@ -90,7 +117,7 @@ class WarmCLI:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONUNBUFFERED": "0"}
         self.scratch = scratch
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(Path(__file__).parent)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True, env=env)
         self._count = 0
 
@@ -103,14 +130,15 @@ class WarmCLI:
             raise RuntimeError("the warm eqlib worker died")
         return json.loads(line)
 
-    def start(self, argv: list[str], cwd: Path, stdout: str | None = None, user: tuple[int, int] | None = None,
+    def start(self, argv: list[str], cwd: Path, stdout: str | None = None, unprivileged: bool = False,
               max_file_bytes: int | None = None) -> tuple[int, Path, Path]:
         """Fork a run; returns ``(pid, stdout path, stderr path)``. ``stdout``: ``"closed"``, ``"/dev/full"``,
-        ``"broken-pipe"`` (a pipe whose reader is gone) or None (a file)."""
+        ``"broken-pipe"`` (a pipe whose reader is gone) or None (a file). ``unprivileged``: a run as root without
+        root's power over file permissions (:func:`drop_file_overrides` in the worker)."""
         self._count += 1
         out, err = self.scratch / f"run{self._count}.out", self.scratch / f"run{self._count}.err"
         request = {"argv": [str(a) for a in argv], "cwd": str(cwd), "stdout": stdout or str(out), "stderr": str(err),
-                   "user": user, "max_file_bytes": max_file_bytes}
+                   "unprivileged": unprivileged, "max_file_bytes": max_file_bytes}
         self.proc.stdin.write(json.dumps(request) + "\n")
         self.proc.stdin.flush()
         return self._reply()["pid"], out, err
