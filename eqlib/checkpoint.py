@@ -44,13 +44,14 @@ def read_checkpoint(path: str | Path) -> dict:
     """Load and validate a checkpoint dict (``weights_only=True``); raise :class:`CheckpointError`."""
     path = Path(path)
     try:
-        if not path.is_file():
-            raise CheckpointError(f"{path}: weights file not found")
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        found = path.is_file()
+        payload = torch.load(path, map_location="cpu", weights_only=True) if found else None
     except OSError as err:  # also a folder on the way that this user may not enter
         raise CheckpointError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from err
     except Exception as err:  # torch raises many types for foreign/corrupt/unsafe files
         raise CheckpointError(f"{path}: not a loadable eqlib checkpoint ({type(err).__name__})") from err
+    if not found:
+        raise CheckpointError(f"{path}: weights file not found")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an eqlib checkpoint (expected format {CHECKPOINT_FORMAT!r})")
     if not isinstance(payload.get("model_config"), dict) or not isinstance(payload.get("state_dict"), dict):
