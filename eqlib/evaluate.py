@@ -281,8 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-pairs", type=int, default=None,
                         help=f"pairs per set (default: each set's size; {QUICK_NUM_PAIRS} in quick mode)")
     parser.add_argument("--out", type=Path, default=None, help="output Markdown (default figures/results.md)")
-    parser.add_argument("--paired", nargs=2, metavar=("A", "B"), default=None,
-                        help="also tabulate the per-pair response difference A − B of two systems (labels)")
+    parser.add_argument("--paired", nargs=2, metavar=("A", "B"), action="append", default=None,
+                        help="also tabulate the per-pair response difference A − B of two systems (labels); "
+                             "repeat for more comparisons")
     return parser
 
 
@@ -316,11 +317,11 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
-                  out: Path, paired: Sequence[str] | None = None) -> str:
+                  out: Path, paired: Sequence[Sequence[str]] | None = None) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
-    ``paired`` (two system labels) appends their :func:`paired_table`.
+    ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair.
     """
     from eqlib import evalsets, provenance
 
@@ -329,15 +330,15 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     command = f"python -m eqlib.evaluate --systems {' '.join(system_args)} --sets {' '.join(set_names)}"
     if Path(out).resolve() != (figures_dir() / "results.md").resolve():
         command += f" --out {provenance.display_path(Path(out))}"
-    if paired:
-        command += f" --paired {' '.join(paired)}"
+    for first, second in paired or ():
+        command += f" --paired {first} {second}"
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
               f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n{built_from}\n\n")
     table = results_table(results)
-    if paired:
-        table += "\n" + paired_table(results, *paired)
+    for first, second in paired or ():
+        table += "\n" + paired_table(results, first, second)
     out.write_text(header + table)
     return table
 
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, OSError) as err:  # unknown model, bad LABEL=PATH, missing or broken checkpoint
         sys.exit(f"eqlib.evaluate: {str(err).splitlines()[0]}")
     out = args.out or figures_dir() / "results.md"
-    unknown = [label for label in args.paired or () if label not in systems]
+    unknown = [label for pair in args.paired or () for label in pair if label not in systems]
     if unknown:
         sys.exit(f"eqlib.evaluate: --paired names {', '.join(unknown)}, which is not among --systems")
     print(write_results(evaluate_sets(systems, args.sets, num_pairs), args.systems, out, args.paired), end="")

@@ -13,8 +13,9 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
-from eqlib.evaluate import (REAL_CHAINS_ONLY, evaluate_system, identity_system, load_named_system, main,
-                            paired_table, real_chain_mask, results_table, spectral_system, subset_results)
+from eqlib.evaluate import (REAL_CHAINS_ONLY, TABLE_METRICS, evaluate_system, identity_system, load_named_system,
+                            main, paired_table, real_chain_mask, results_table, spectral_system, subset_results,
+                            write_results)
 
 SR = 44100
 
@@ -136,6 +137,16 @@ def test_paired_table_is_the_mean_and_ci_of_per_pair_differences():
                          "y": {"response_db": np.array([2.0, 2.5, 4.5])}}}
     table = paired_table(results, "x", "y")
     assert "| set-a | 3 | -1.00 ± 1.24 |" in table  # diffs -1, -0.5, -1.5: sd 0.5, t(0.975, 2) = 4.303
+
+
+def test_each_paired_comparison_gets_its_table_and_its_place_in_the_command(tmp_path):
+    scores = {key: np.array([1.0, 2.0, 3.0]) for key, _ in TABLE_METRICS}
+    results = {"speech-same-clip": {"identity": scores, "a": scores, "b": scores}}
+    out = tmp_path / "ablation.md"
+    write_results(results, ["identity", "a=a.pt", "b=b.pt"], out, [("a", "identity"), ("b", "identity")])
+    text = out.read_text()
+    assert "--paired a identity --paired b identity" in text
+    assert text.count("### Paired difference, ") == 2 and "### Paired difference, b − identity" in text
 
 
 def test_paired_needs_labels_among_the_systems():

@@ -117,8 +117,8 @@ class WarmCLI:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONUNBUFFERED": "0"}
         self.scratch = scratch
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(Path(__file__).parent)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env=env)
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(Path(__file__).parent)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self._count = 0
 
     def _reply(self) -> dict:
