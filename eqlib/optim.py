@@ -7,6 +7,11 @@ the bias corrections are Python floats, and every update is one ``torch._foreach
 parameters, so a step issues about ten tensor ops and never waits on a device. The update is
 Loshchilov & Hutter's decoupled weight decay with Kingma & Ba's bias-corrected moments, the same
 numbers as ``torch.optim.AdamW`` (see ``tests/test_optim.py``).
+
+The spectral fit's optimisers, :class:`LeafAdam` and :class:`QuickLBFGS`, give ``torch.optim.Adam``'s and
+``torch.optim.LBFGS``'s numbers bit for bit without their first-use cost: constructing any
+``torch.optim.Optimizer`` and stepping ``torch.optim.Adam`` import ``torch._dynamo`` (about 2 s, most of a
+3-s ``eqlib match``), which nothing here uses.
 """
 
 from __future__ import annotations
@@ -70,3 +75,47 @@ def clip_grad_norm_(params: Iterable[torch.Tensor], max_norm: float) -> torch.Te
     norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
     torch._foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp(max=1.0))
     return norm
+
+
+class LeafAdam:
+    """Adam (Kingma & Ba, bias-corrected moments, no weight decay) on one leaf tensor, outside
+    ``torch.optim``: the same update, op for op, as ``torch.optim.Adam`` with its defaults on CPU.
+
+    Args:
+        param: the leaf tensor to optimise (``requires_grad``).
+        lr: learning rate.
+        betas: decay rates of the first and second moment estimates.
+        eps: added to the denominator.
+    """
+
+    def __init__(self, param: torch.Tensor, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8) -> None:
+        self.param, self.lr, self.betas, self.eps, self.steps = param, lr, betas, eps, 0
+        self.exp_avg, self.exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+
+    def zero_grad(self) -> None:
+        self.param.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One Adam update from ``param.grad``."""
+        grad, (beta1, beta2) = self.param.grad, self.betas
+        self.steps += 1
+        self.exp_avg.lerp_(grad, 1 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = (self.exp_avg_sq.sqrt() / (1 - beta2**self.steps) ** 0.5).add_(self.eps)
+        self.param.addcdiv_(self.exp_avg, denom, value=-self.lr / (1 - beta1**self.steps))
+
+
+class QuickLBFGS(torch.optim.LBFGS):
+    """``torch.optim.LBFGS`` itself (its ``step`` runs unchanged), built without importing ``torch._dynamo``:
+    ``Optimizer.add_param_group`` and ``zero_grad`` are wrapped to import it on first use, so the constructor
+    takes the undecorated ``add_param_group`` (``__wrapped__``; the wrapped one where a torch lacks it) and
+    ``zero_grad`` drops the gradients itself."""
+
+    add_param_group = getattr(torch.optim.Optimizer.add_param_group, "__wrapped__",
+                              torch.optim.Optimizer.add_param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for param in self._params:
+            param.grad = None

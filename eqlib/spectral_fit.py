@@ -17,6 +17,7 @@ import torch
 
 from eqlib.audio import AudioError
 from eqlib.eq import DEFAULT_EQ, EQSettings, EQSpec
+from eqlib.optim import LeafAdam, QuickLBFGS
 from eqlib.runtime import one_thread
 from eqlib.spectrum import SMOOTHING_FRACTION, log_grid_hz, smoothed_spectrum_db
 
@@ -107,7 +108,7 @@ def fit_eq_to_targets(targets_db: np.ndarray, freqs_hz: np.ndarray, sample_rate:
     best = []
     with one_thread(), torch.enable_grad():
         logits = torch.logit(starts).requires_grad_(True)
-        adam = torch.optim.Adam([logits], lr=0.1)
+        adam = LeafAdam(logits, lr=0.1)
         for _ in range(steps):
             adam.zero_grad()
             losses(logits, slice(None)).sum().backward()
@@ -124,8 +125,8 @@ def fit_eq_to_targets(targets_db: np.ndarray, freqs_hz: np.ndarray, sample_rate:
 
 def _refine(logits: torch.Tensor, loss: Callable[[], torch.Tensor], max_iter: int) -> None:
     """L-BFGS (strong Wolfe line search) on the leaf ``logits`` in place, minimising ``loss()``."""
-    lbfgs = torch.optim.LBFGS([logits], lr=1.0, max_iter=max_iter, history_size=30, line_search_fn="strong_wolfe",
-                              tolerance_grad=1e-10, tolerance_change=1e-14)
+    lbfgs = QuickLBFGS([logits], lr=1.0, max_iter=max_iter, history_size=30, line_search_fn="strong_wolfe",
+                       tolerance_grad=1e-10, tolerance_change=1e-14)
 
     def closure() -> torch.Tensor:
         lbfgs.zero_grad()
