@@ -10,8 +10,9 @@ target to the reference (mono becomes stereo inside it; its reference must be at
 samples and at most 15 min) and writes 16-bit WAV. The best of ``--repeats`` runs is reported for the
 short pair and the start-up commands, one run for the long pair (``--long-s 0`` skips it). The ratios
 against matchering come from the same run. The breakdown times each stage of one 3-s oneshot match in a
-fresh interpreter: imports (numpy and soundfile, torch, scipy.signal, the rest of eqlib), loading the model,
-analysing both files, predicting, filtering and writing.
+fresh interpreter: imports (numpy and soundfile, torch, the rest of eqlib; the command line no longer imports
+scipy.signal), loading the model, analysing both files, predicting (with the gate's fit, whose first optimiser
+imports torch._dynamo), filtering and writing.
 
     .venv/bin/python benchmarks/bench_match.py [--weights runs/x/best.pt] [--repeats 3] [--long-s 600]
 """
@@ -71,8 +72,6 @@ def breakdown(input_path: str, reference_path: str, out: str, weights: str) -> l
     lap("import numpy, soundfile")
     import torch  # noqa: F401
     lap("import torch")
-    import scipy.signal  # noqa: F401
-    lap("import scipy.signal")
     from eqlib import api, cli, streaming
     lap("import the rest of eqlib")
     model = api.load_model(weights)
