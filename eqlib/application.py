@@ -97,18 +97,25 @@ def case_pairs(num_pairs: int = 12) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(p.input, p.reference_clean) for p in load_eval_set("speech-other-speaker")[:num_pairs]]
 
 
+def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, direction: str
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Input and reference ``(time,)`` of one case, both at ``TARGET_LUFS``: the clean 44.1 kHz recordings, with
+    the problem's EQ (``PROBLEMS``) on the one that has it (``direction``, one of ``DIRECTIONS``)."""
+    x, r = normalise_lufs(clean_in), normalise_lufs(clean_ref)
+    settings = PROBLEMS[problem][0]
+    if direction == "input has it":
+        return normalise_lufs(settings.apply(x, SAMPLE_RATE)), r
+    return x, normalise_lufs(settings.apply(r, SAMPLE_RATE))
+
+
 def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[CaseResult]:
     """Every problem in both directions on every (input, reference) pair of clean 44.1 kHz recordings ``(time,)``."""
     results = []
-    for problem, (settings, probe_hz) in PROBLEMS.items():
+    for problem, (_, probe_hz) in PROBLEMS.items():
         for direction in DIRECTIONS:
             predicted = []
             for clean_in, clean_ref in pairs:
-                x, r = normalise_lufs(clean_in), normalise_lufs(clean_ref)
-                if direction == "input has it":
-                    x = normalise_lufs(settings.apply(x, SAMPLE_RATE))
-                else:
-                    r = normalise_lufs(settings.apply(r, SAMPLE_RATE))
+                x, r = case_recordings(clean_in, clean_ref, problem, direction)
                 predicted.append(system(x.astype(np.float32), r.astype(np.float32), SAMPLE_RATE))
             wanted = wanted_settings(problem, direction)
             results.append(CaseResult(problem, direction, wanted, predicted,

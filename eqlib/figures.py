@@ -190,13 +190,11 @@ def application_cases(predictor: Predictor, speech: Sequence[str] = APPLICATION_
     "reference has it": the reference carries the +9 dB problem, the input is clean (the model should add it);
     "input has it": the input carries it, the reference is clean (the model should remove it).
     """
-    clean_in, clean_ref = (normalise_lufs(load_example(n)[0]) for n in speech)
+    clean_in, clean_ref = (load_example(n)[0] for n in speech)
     cases = []
-    for problem, settings in PROBLEMS.items():
+    for problem in PROBLEMS:
         for direction in DIRECTIONS:
-            x = settings.apply(clean_in, SAMPLE_RATE) if direction == "input has it" else clean_in
-            r = settings.apply(clean_ref, SAMPLE_RATE) if direction == "reference has it" else clean_ref
-            x, r = normalise_lufs(x), normalise_lufs(r)
+            x, r = application.case_recordings(clean_in, clean_ref, problem, direction)
             predicted = predictor.predict(x.astype(np.float32), r.astype(np.float32))
             cases.append(ApplicationCase(problem, direction, x, r, predicted, predicted.apply(x, SAMPLE_RATE)))
     return cases
