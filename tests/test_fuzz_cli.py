@@ -473,11 +473,14 @@ def _unprivileged() -> bool:
     (locked / "secret").write_text("x")
     (locked / "secret").chmod(0o000)
     pid = os.fork()
-    if pid == 0:  # try it in a child, which exits at once either way
+    if pid == 0:  # try it in a child, which exits at once either way: 0 when the locked file is then refused
         try:
             drop_file_overrides()
-            (locked / "secret").read_text()
         except OSError:
+            os._exit(1)
+        try:
+            (locked / "secret").read_text()
+        except PermissionError:
             os._exit(0)
         os._exit(1)
     _, status = os.waitpid(pid, 0)
