@@ -263,10 +263,19 @@ def paired_table(results: dict[str, dict[str, dict[str, np.ndarray]]], first: st
              "| set | pairs | mean ± 95 % CI |", "|---|---:|---:|"]
     for set_name, by_system in results.items():
         if first in by_system and second in by_system:
-            diff = _per_pair(by_system[first][key]) - _per_pair(by_system[second][key])
-            mean, half = mean_ci95(diff)
-            lines.append(f"| {set_name} | {diff.size} | {mean:+.2f} ± {half:.2f} |")
+            mean, half, pairs = paired_difference(results, set_name, first, second, key)
+            lines.append(f"| {set_name} | {pairs} | {mean:+.2f} ± {half:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def paired_difference(results: dict[str, dict[str, dict[str, np.ndarray]]], set_name: str, first: str,
+                      second: str, key: str = "response_db") -> tuple[float, float, int]:
+    """Mean and 95 % CI half-width of the per-pair difference ``first − second`` of ``key`` on ``set_name`` (per-band
+    metrics averaged over bands), and the number of pairs."""
+    by_system = results[set_name]
+    diff = _per_pair(np.asarray(by_system[first][key])) - _per_pair(np.asarray(by_system[second][key]))
+    mean, half = mean_ci95(diff)
+    return float(mean), float(half), diff.size
 
 
 def build_parser() -> argparse.ArgumentParser:

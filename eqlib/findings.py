@@ -12,18 +12,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from eqlib.metrics import mean_ci95
+from eqlib.evaluate import paired_difference
 
 Results = Mapping[str, Mapping[str, Mapping[str, np.ndarray]]]
 KEY = "response_db"
-
-
-def paired_difference(results: Results, set_name: str, first: str, second: str) -> tuple[float, float, int]:
-    """Mean and 95 % CI half-width (dB) of the per-pair difference ``first − second`` of the response error on
-    ``set_name``, and the number of pairs."""
-    diff = np.asarray(results[set_name][first][KEY]) - np.asarray(results[set_name][second][KEY])
-    mean, half = mean_ci95(diff)
-    return float(mean), float(half), diff.size
 
 
 def verdict(mean: float, half: float) -> str:
@@ -41,7 +33,7 @@ def comparison_line(results: Results, set_name: str, first: str, second: str) ->
     if first not in by_system or second not in by_system:
         return ""
     a, b = (float(np.mean(by_system[s][KEY])) for s in (first, second))
-    mean, half, pairs = paired_difference(results, set_name, first, second)
+    mean, half, pairs = paired_difference(results, set_name, first, second, KEY)
     change = 100 * (a - b) / b
     return (f"- {set_name} ({pairs} pairs): `{first}` {a:.2f} dB, `{second}` {b:.2f} dB ({change:+.0f} %); paired "
             f"difference {mean:+.2f} ± {half:.2f} dB: **{verdict(mean, half)}**")
