@@ -18,6 +18,20 @@ class CheckpointError(ValueError):
     """A weights file that is missing, unreadable, foreign or malformed."""
 
 
+def write_atomic(path: str | Path, payload: dict) -> None:
+    """``torch.save(payload)`` to ``path`` through :func:`eqlib.audio.atomic_path`: a failed write (a full disk, no
+    permission) leaves ``path`` as it was and raises ``AudioError`` of kind ``output`` naming ``path``. Saving to a
+    Python file object, not a path, gives the ``OSError`` of a failed write its errno; torch's zip writer then
+    raises its own opaque ``RuntimeError`` on closing, so the ``OSError`` behind it is the one raised."""
+    with atomic_path(Path(path)) as tmp, open(tmp, "wb") as file:
+        try:
+            torch.save(payload, file)
+        except RuntimeError as err:
+            if isinstance(err.__context__, OSError):
+                raise err.__context__ from None
+            raise
+
+
 def save_checkpoint(path: str | Path, model: PairModel, **extra: Any) -> None:
     """Write ``{"format", "model_config", "state_dict", **extra}`` atomically (temp file + rename).
 
@@ -28,16 +42,14 @@ def save_checkpoint(path: str | Path, model: PairModel, **extra: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "model_config": model.config.to_dict(),
                "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    write_atomic(path, payload)
 
 
 def write_payload(path: str | Path, payload: dict) -> None:
     """Write a checkpoint dict read by :func:`read_checkpoint` (and amended) back atomically."""
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: refusing to write a payload that is not an eqlib checkpoint")
-    with atomic_path(Path(path)) as tmp:
-        torch.save(payload, tmp)
+    write_atomic(path, payload)
 
 
 def read_checkpoint(path: str | Path) -> dict:

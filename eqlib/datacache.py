@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from eqlib.audio import atomic_path
+from eqlib.checkpoint import write_atomic
 from eqlib.runtime import repo_root
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,5 @@ def load_or_build(name: str, key: dict, build: Callable[[], dict]) -> dict:
         except Exception as err:  # noqa: BLE001 - any unreadable cache file is rebuilt
             log.warning("rebuilding %s: %s is unreadable (%s)", name, path, type(err).__name__)
     data = build()
-    with atomic_path(path) as tmp:
-        torch.save({"key": json.loads(json.dumps(key, default=str)), "data": data}, tmp)
+    write_atomic(path, {"key": json.loads(json.dumps(key, default=str)), "data": data})
     return data

@@ -27,9 +27,10 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from eqlib.biquad import FrequencyGrid
-from eqlib.checkpoint import read_checkpoint, save_checkpoint
+from eqlib.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from eqlib.datacache import code_digest, files_listing, load_or_build
 from eqlib.eq import DEFAULT_EQ
+from eqlib.errors import EqlibError, describe
 from eqlib.metrics import response_error_db
 from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, ModelConfig, PairModel, build_model
 from eqlib.optim import AdamW, clip_grad_norm_
@@ -328,38 +329,37 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
 
     version = source_version()
     model.train()
-    bar = tqdm(total=config.steps, initial=step, desc=config.model, disable=not progress or rank != 0)
-    started, running, running_steps = time.time(), None, 0
-    while step < config.steps:
-        parts = train_step(gen, lr_at(step, config))
-        running = parts if running is None else {k: running[k] + v for k, v in parts.items()}
-        running_steps += 1
-        step += 1
-        bar.update(1)
-        if step % config.eval_every == 0 or step == config.steps:
-            metrics = validate(model, val_batches)
-            train_parts = {k: float(v) / running_steps for k, v in running.items()}  # the only host reads
-            running, running_steps = None, 0
-            improved = metrics["val_response_db"] < best["val_response_db"]
-            bad_evals = 0 if improved else bad_evals + 1
-            if improved:
-                best = {**metrics, "step": step}
-            if rank == 0:
-                wall_s = round(wall_before_s + time.time() - started, 1)
-                row = {"step": step, "wall_s": wall_s, "lr": lr_at(step, config),
-                       **{f"train_{k}": v for k, v in train_parts.items()}, **metrics}
-                _append_csv(out_dir / "metrics.csv", row)
-                bar.set_postfix(val_db=f"{metrics['val_response_db']:.2f}", best=f"{best['val_response_db']:.2f}")
-                extra = dict(train_config=asdict(config), step=step, metrics=metrics, best_metrics=best,
-                             bad_evals=bad_evals, source=version, wall_s=wall_s)
+    with tqdm(total=config.steps, initial=step, desc=config.model, disable=not progress or rank != 0) as bar:
+        started, running, running_steps = time.time(), None, 0
+        while step < config.steps:
+            parts = train_step(gen, lr_at(step, config))
+            running = parts if running is None else {k: running[k] + v for k, v in parts.items()}
+            running_steps += 1
+            step += 1
+            bar.update(1)
+            if step % config.eval_every == 0 or step == config.steps:
+                metrics = validate(model, val_batches)
+                train_parts = {k: float(v) / running_steps for k, v in running.items()}  # the only host reads
+                running, running_steps = None, 0
+                improved = metrics["val_response_db"] < best["val_response_db"]
+                bad_evals = 0 if improved else bad_evals + 1
                 if improved:
-                    save_checkpoint(out_dir / "best.pt", model, **extra)
-                save_checkpoint(out_dir / "last.pt", model, optimizer=optimiser.state_dict(), **extra)
-            if bad_evals >= config.patience:
+                    best = {**metrics, "step": step}
                 if rank == 0:
-                    print(f"early stop at step {step}: no improvement in {bad_evals} evaluations")
-                break
-    bar.close()
+                    wall_s = round(wall_before_s + time.time() - started, 1)
+                    row = {"step": step, "wall_s": wall_s, "lr": lr_at(step, config),
+                           **{f"train_{k}": v for k, v in train_parts.items()}, **metrics}
+                    _append_csv(out_dir / "metrics.csv", row)
+                    bar.set_postfix(val_db=f"{metrics['val_response_db']:.2f}", best=f"{best['val_response_db']:.2f}")
+                    extra = dict(train_config=asdict(config), step=step, metrics=metrics, best_metrics=best,
+                                 bad_evals=bad_evals, source=version, wall_s=wall_s)
+                    if improved:
+                        save_checkpoint(out_dir / "best.pt", model, **extra)
+                    save_checkpoint(out_dir / "last.pt", model, optimizer=optimiser.state_dict(), **extra)
+                if bad_evals >= config.patience:
+                    if rank == 0:
+                        print(f"early stop at step {step}: no improvement in {bad_evals} evaluations")
+                    break
     if distributed:
         dist.destroy_process_group()
     return best
@@ -392,7 +392,12 @@ def main(argv: list[str] | None = None) -> None:
 
         if not available():
             parser.error(f"--tts-share needs {ENGINE}, which is not installed (Debian: apt-get install {ENGINE})")
-    best = train(replace(defaults, **args), out, resume=resume)
+    try:
+        best = train(replace(defaults, **args), out, resume=resume)
+    except (KeyboardInterrupt, OSError, CheckpointError, EqlibError) as err:
+        error = describe(err)
+        resume_hint = "; continue with the same command and --resume" if error.kind == "interrupted" else ""
+        parser.exit(error.exit_code, f"eqlib.train: error: {error}{resume_hint}\n")
     print("best validation:", json.dumps(best))
 
 

@@ -139,3 +139,39 @@ def test_distributed_data_parallel_on_gloo(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "cpu × 2" in result.stdout
     assert read_checkpoint(tmp_path / "last.pt")["step"] == TINY["steps"]
+
+
+
+# Prepended to a script run in a subprocess: every file it writes is limited to 32 KiB, so a checkpoint
+# write fails as on a full disk (EFBIG instead of ENOSPC).
+FILE_SIZE_LIMIT = """import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing the process
+resource.setrlimit(resource.RLIMIT_FSIZE, (32768, 32768))
+"""
+
+
+def run_with_file_size_limit(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", FILE_SIZE_LIMIT + script, *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_checkpoint_write_that_fails_keeps_the_old_file(tmp_path):
+    """A write that runs out of room is an output error naming the file, and leaves the old checkpoint."""
+    target = tmp_path / "best.pt"
+    target.write_bytes(b"old")
+    found = run_with_file_size_limit(
+        "import torch\nfrom eqlib.checkpoint import CHECKPOINT_FORMAT, write_payload\n"
+        "try:\n    write_payload(sys.argv[1], {'format': CHECKPOINT_FORMAT, 'w': torch.zeros(100000)})\n"
+        "except Exception as err:\n    print(type(err).__name__, err.kind, err)\n", str(target))
+    assert found.stdout.strip() == f"AudioError output {target}: File too large", found.stderr
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["best.pt"]
+
+
+def test_train_command_line_reports_a_failed_write_in_one_line(tmp_path):
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    found = run_with_file_size_limit("from eqlib.train import main\nmain(sys.argv[1:])",
+                                     "--out", str(tmp_path / "run"), *flags)
+    assert found.returncode == 14, found.stderr
+    last = found.stderr.strip().splitlines()[-1]
+    assert last.startswith("eqlib.train: error: ") and last.endswith(": File too large")
+    assert "Traceback" not in found.stderr and not list((tmp_path / "run").glob("*.pt"))
