@@ -15,7 +15,7 @@ has the right sign and lies within ``TOLERANCE_DB`` of the right answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -29,6 +29,8 @@ from eqlib.plots import format_freq_axis
 SAMPLE_RATE = 44100
 TARGET_LUFS = -23.0
 TOLERANCE_DB = 4.0
+CASE_PAIRS = 12  # held-out speaker pairs per case (figures/05_application_cases.md, eqlib.evaluate --application-cases)
+QUICK_CASE_PAIRS = 2
 #: problem → (the +9 dB EQ that causes it, probe frequency in Hz)
 PROBLEMS: dict[str, tuple[EQSettings, float]] = {
     "harsh sibilance": (EQSettings([[0, 120, 0.707], [0, 450, 1.0], [9, 6500, 2.0], [0, 6000, 0.707]]), 6500.0),
@@ -122,6 +124,18 @@ def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) ->
                                       np.array([probe_gain_db(p, probe_hz) for p in predicted]),
                                       probe_gain_db(wanted, probe_hz)))
     return results
+
+
+def measure_cases(systems: Mapping[str, System]) -> dict[str, list[CaseResult]]:
+    """:func:`run_cases` of every system over the first ``CASE_PAIRS`` held-out speaker pairs (``QUICK_CASE_PAIRS``
+    in quick mode), with a progress bar over the systems."""
+    from tqdm.auto import tqdm
+
+    from eqlib.runtime import is_quick
+
+    pairs = case_pairs(QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS)
+    return {name: run_cases(system, pairs)
+            for name, system in tqdm(systems.items(), desc="application cases", unit="system", leave=False)}
 
 
 def cases_table(results_by_system: dict[str, list[CaseResult]]) -> str:

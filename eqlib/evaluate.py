@@ -49,6 +49,7 @@ REAL_CHAINS_ONLY = "cross-chain, real chains only"
 #: (VCTK, Hi-Fi TTS, synthetic test speakers), comparable with numbers measured on it.
 EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
+APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
 
 
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
@@ -293,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--paired", nargs=2, metavar=("A", "B"), action="append", default=None,
                         help="also tabulate the per-pair response difference A − B of two systems (labels); "
                              "repeat for more comparisons")
+    parser.add_argument("--application-cases", action="store_true",
+                        help="also measure every system on the paper's application cases (eqlib.application)")
     return parser
 
 
@@ -326,11 +329,12 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
-                  out: Path, paired: Sequence[Sequence[str]] | None = None) -> str:
+                  out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
-    ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair.
+    ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
+    :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases.
     """
     from eqlib import evalsets, provenance
 
@@ -341,6 +345,8 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
         command += f" --out {provenance.display_path(Path(out))}"
     for first, second in paired or ():
         command += f" --paired {first} {second}"
+    if cases is not None:
+        command += " --application-cases"
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
@@ -348,6 +354,13 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     table = results_table(results)
     for first, second in paired or ():
         table += "\n" + paired_table(results, first, second)
+    if cases is not None:
+        from eqlib import application
+
+        table += (f"\n### {APPLICATION_CASES}\n\nHarsh sibilance and muddy bass, in the input or in the reference "
+                  "(`eqlib.application`): the level-free gain of the predicted EQ at the problem's probe frequency "
+                  "over held-out speaker pairs; a case is right when the mean has the right sign and lies within "
+                  f"±{application.TOLERANCE_DB:g} dB of the right answer.\n\n" + application.cases_table(cases))
     out.write_text(header + table)
     return table
 
@@ -364,7 +377,14 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [label for pair in args.paired or () for label in pair if label not in systems]
     if unknown:
         sys.exit(f"eqlib.evaluate: --paired names {', '.join(unknown)}, which is not among --systems")
-    print(write_results(evaluate_sets(systems, args.sets, num_pairs), args.systems, out, args.paired), end="")
+    results = evaluate_sets(systems, args.sets, num_pairs)
+    cases = None
+    if args.application_cases:
+        from eqlib import application
+
+        with one_thread():
+            cases = application.measure_cases(systems)
+    print(write_results(results, args.systems, out, args.paired, cases), end="")
     print(f"wrote {out}")
 
 

@@ -10,7 +10,7 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
 - ``04_error_distribution.png`` + ``04_errors.md``: response error over the held-out speech test set;
 - ``05_application_cases.png``: harsh sibilance / muddy bass, both directions, long-term spectra (two committed
   speakers, to listen to); ``05_application_cases.md`` and ``05_application_probe.png``: the same cases measured
-  over ``APPLICATION_PAIRS`` held-out speaker pairs (:mod:`eqlib.application`);
+  over ``application.CASE_PAIRS`` held-out speaker pairs (:mod:`eqlib.application`);
 - ``05_music_pair<k>.png``: responses on music from held-out tracks (the paper's models never trained on music);
 - ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
 - ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, every model, the default model's network
@@ -61,8 +61,6 @@ MUSIC_SET = "music-other-track"
 QUICK_PAIRS = 10  # pairs per set in quick mode (enough for 7 response figures and a 2 + 2 latent pick)
 RESPONSE_PAIRS = 7  # the supplementary material shows 7 test pairs
 MUSIC_PAIRS = 2
-APPLICATION_PAIRS = 12  # held-out speaker pairs per application case (05_application_cases.md)
-QUICK_APPLICATION_PAIRS = 2
 LATENT_PICK = 2  # good and poor pairs each in the latent figures
 MIN_LUFS = -35.0  # latent picks: input and reference louder than this
 PCA_BAND = 0  # colour the PCA by the low shelf's true gain
@@ -219,19 +217,15 @@ def figure_application_cases(cases: Sequence[ApplicationCase]) -> plt.Figure:
 
 def measured_application_cases(predictors: Mapping[str, Predictor],
                                systems: Sequence[str] = APPLICATION_SYSTEMS) -> dict[str, list[application.CaseResult]]:
-    """:func:`eqlib.application.run_cases` of ``systems`` (``"spectral"`` or a name in ``predictors``) over the
-    first ``APPLICATION_PAIRS`` held-out speaker pairs (``QUICK_APPLICATION_PAIRS`` in quick mode)."""
+    """:func:`eqlib.application.measure_cases` of ``systems`` (``"spectral"`` or a name in ``predictors``)."""
     from eqlib.spectral_fit import spectral_match
-
-    pairs = application.case_pairs(QUICK_APPLICATION_PAIRS if is_quick() else APPLICATION_PAIRS)
 
     def system(name: str) -> application.System:
         if name == "spectral":
             return spectral_match
         return lambda x, r, _rate: predictors[name].predict(x, r)
 
-    return {name: application.run_cases(system(name), pairs)
-            for name in tqdm(systems, desc="application cases", unit="system", leave=False)}
+    return application.measure_cases({name: system(name) for name in systems})
 
 
 # --- music of other lengths -----------------------------------------------------------------------

@@ -13,7 +13,9 @@ runs that check). How a file becomes a block (its *view*):
 - a ``.md`` file is inserted as it is;
 - any other file is inserted as a ``text`` code block;
 - ``<!-- generated from figures/results.md as response-table -->``: the "response (dB)" column of every set in
-  an ``eqlib.evaluate`` results file, one row per system and one column per set, the lowest mean in bold.
+  an ``eqlib.evaluate`` results file, one row per system and one column per set, the lowest mean in bold;
+- ``as application-cases``: the application cases of a file written with ``--application-cases``, one row per
+  system and one column per case.
 
 :func:`write_cli_example` runs ``eqlib match`` on two shipped clips and writes the transcript the README shows.
 """
@@ -96,7 +98,28 @@ def response_table(results_md: str) -> str:
     return "\n".join(lines)
 
 
-VIEWS: dict[str, Callable[[str], str]] = {"response-table": response_table}
+def application_cases_table(results_md: str) -> str:
+    """Markdown table of the application cases of an ``eqlib.evaluate --application-cases`` file, one row per
+    system: the mean predicted gain at each case's probe (± 95 % CI; the right answer in the header), ✓ where the
+    case is right, and how many cases are. Raises :class:`ReadmeSyncError` when the file has no such section."""
+    from eqlib.evaluate import APPLICATION_CASES  # the heading eqlib.evaluate writes
+
+    sections = [s for s in re.split(r"^### ", results_md, flags=re.M)[1:] if s.startswith(APPLICATION_CASES)]
+    if not sections:
+        raise ReadmeSyncError(f"no '### {APPLICATION_CASES}' section (python -m eqlib.evaluate --application-cases)")
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in sections[0].splitlines() if line.startswith("|")][2:]
+    cases = list(dict.fromkeys(f"{problem}, {where} ({wanted} dB)" for _, problem, where, wanted, *_ in rows))
+    cells: dict[str, dict[str, str]] = {}
+    for system, problem, where, wanted, predicted, _, _, right in rows:
+        cells.setdefault(system, {})[f"{problem}, {where} ({wanted} dB)"] = predicted + (" ✓" if right == "yes" else "")
+    lines = ["| system | " + " | ".join(cases) + " | cases right |", "|---|" + "---:|" * (len(cases) + 1)]
+    lines += [f"| `{system}` | " + " | ".join(found.get(c, "–") for c in cases)
+              + f" | {sum(v.endswith('✓') for v in found.values())}/{len(cases)} |" for system, found in cells.items()]
+    return "\n".join(lines)
+
+
+VIEWS: dict[str, Callable[[str], str]] = {"response-table": response_table, "application-cases": application_cases_table}
 
 
 def render(path: str, view: str | None, root: Path) -> str:

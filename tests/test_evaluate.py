@@ -167,3 +167,19 @@ def test_network_prefix_turns_the_gate_off(tmp_path):
     write_payload(path, payload)
     assert load_named_system("lts", path).predictor.gate is not None
     assert load_named_system("network_lts", path).predictor.gate is None
+
+
+def test_application_cases_are_measured_and_tabulated_on_request(tmp_path, monkeypatch):
+    from eqlib import application
+
+    monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: _pairs(2, same_clip=True))
+    monkeypatch.setattr(application, "case_pairs",
+                        lambda num_pairs: [(_tilted_noise(1), _tilted_noise(2)), (_tilted_noise(3), _tilted_noise(4))])
+    out = tmp_path / "ablation.md"
+    main(["--systems", "identity", "spectral", "--sets", "speech-same-clip", "--out", str(out), "--application-cases"])
+    text = out.read_text()
+    assert f"--out {out} --application-cases`" in text and "### The application cases" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| identity | ", "| spectral | "))
+            and ("sibilance" in line or "bass" in line)]
+    assert len(rows) == 8  # two systems × two problems × two directions
+    assert "| identity | muddy bass | input has it | -5.1 | +0.0 ± 0.0 | 0/2 | 0/2 | no |" in rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, find_blocks, main, refreshed, response_table,
-                               stale_blocks, write_cli_example)
+from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, find_blocks, main, refreshed,
+                               response_table, stale_blocks, write_cli_example)
 from eqlib.runtime import repo_root
 
 RESULTS = """## Evaluation results
@@ -92,3 +92,32 @@ def test_check_exits_1_and_leaves_the_readme_alone(tmp_path, capsys) -> None:
     assert main(["--check", "--readme", str(readme)]) == 1
     assert readme.read_text() == text and "stale: block from figures/results.md" in capsys.readouterr().out
     assert main(["--readme", str(readme)]) == 0 and main(["--check", "--readme", str(readme)]) == 0
+
+
+def test_application_cases_view_gives_one_row_per_system():
+    text = """### cross-chain (2 pairs)
+
+| system | response (dB) |
+|---|---:|
+| a | 1.00 ± 0.10 |
+
+### The application cases
+
+Words.
+
+| system | problem | where | right answer (dB) | predicted (dB, mean ± 95 % CI) | right direction | within ±4 dB | case right |
+|---|---|---|---:|---:|---:|---:|:---:|
+| a | harsh sibilance | reference has it | +8.2 | +7.0 ± 1.0 | 2/2 | 2/2 | yes |
+| a | muddy bass | input has it | -5.1 | -0.5 ± 0.4 | 2/2 | 0/2 | no |
+| b | harsh sibilance | reference has it | +8.2 | -1.0 ± 1.0 | 0/2 | 0/2 | no |
+| b | muddy bass | input has it | -5.1 | -4.0 ± 0.4 | 2/2 | 2/2 | yes |
+"""
+    assert application_cases_table(text).splitlines() == [
+        "| system | harsh sibilance, reference has it (+8.2 dB) | muddy bass, input has it (-5.1 dB) | cases right |",
+        "|---|---:|---:|---:|",
+        "| `a` | +7.0 ± 1.0 ✓ | -0.5 ± 0.4 | 1/2 |",
+        "| `b` | -1.0 ± 1.0 | -4.0 ± 0.4 ✓ | 1/2 |",
+    ]
+    assert response_table(text).splitlines()[2] == "| `a` | **1.00 ± 0.10** |"  # the cases section is not a set
+    with pytest.raises(ReadmeSyncError, match="--application-cases"):
+        application_cases_table(text.split("### The application cases")[0])
