@@ -5,7 +5,9 @@ profiled with ``torch.profiler`` on the CPU. Counted: *tensor ops*, the ATen ope
 (profiler events named ``aten::…`` that no other ``aten::`` event encloses: what a dispatcher sees,
 views included), and *scalar reads*, every ``aten::_local_scalar_dense`` anywhere in the step (a
 ``.item()``, ``bool(tensor)`` or ``float(tensor)``: on a GPU each one waits for the device). "Old" is eqlib at
-``--baseline-rev`` (see ``bench_train.py``), "new" this checkout's :class:`eqlib.train.TrainStep`.
+``--baseline-rev`` (see ``bench_train.py``), "new" this checkout's :class:`eqlib.train.TrainStep`. For the new
+step it also times the model's forward and backward alone on one batch against the whole step: the share of the
+step that no change to pairs, loss or optimiser can remove.
 
     .venv/bin/python benchmarks/bench_profile.py [--models proposed_db ...]
 """
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import BASELINE_REV, REPO, extract_revision, run_with_code  # noqa: E402
 
 BATCH = 64
+REPEATS = 5  # timings of the step and of the model alone: best of this many
 
 
 def count_ops(prof) -> tuple[int, int]:
@@ -42,7 +45,7 @@ def count_ops(prof) -> tuple[int, int]:
 def worker(job: dict) -> dict:
     """Profile one training step of ``job["model"]`` with the eqlib found on ``sys.path``."""
     import torch
-    from _common import example_excerpts
+    from _common import best_time_s, example_excerpts
     from torch.profiler import ProfilerActivity, profile
 
     import eqlib.train as train
@@ -79,7 +82,17 @@ def worker(job: dict) -> dict:
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         step()
     ops, reads = count_ops(prof)
-    return {"ops": ops, "scalar_reads": reads}
+    found = {"ops": ops, "scalar_reads": reads}
+    if hasattr(train, "TrainStep"):  # how much of the step is the model's own arithmetic
+        batch = sampler.sample(config.batch_size, gen)
+
+        def model_alone() -> None:
+            model.zero_grad(set_to_none=True)
+            model(batch["power_in"], batch["power_ref"]).params_norm.float().sum().backward()
+
+        cpu = torch.device("cpu")
+        found["model_share"] = best_time_s(model_alone, cpu, REPEATS) / best_time_s(step, cpu, REPEATS)
+    return found
 
 
 def main() -> None:
@@ -94,7 +107,8 @@ def main() -> None:
         return
     print(f"one profiled training step, batch {BATCH}, CPU, 1 thread; old = eqlib at {args.baseline_rev}, "
           "new = this checkout")
-    print(f"{'model':16s} {'old ops':>8s} {'new ops':>8s} {'old/new':>8s} {'old reads':>10s} {'new reads':>10s}")
+    print(f"{'model':16s} {'old ops':>8s} {'new ops':>8s} {'old/new':>8s} {'old reads':>10s} {'new reads':>10s} "
+          f"{'model share':>12s} {'ceiling':>8s}")
     with tempfile.TemporaryDirectory() as tmp:
         old_root = extract_revision(args.baseline_rev, Path(tmp))
         for model in args.models + args.new_only_models:
@@ -103,7 +117,11 @@ def main() -> None:
             old_ops = f"{old['ops']:8d}" if old else f"{'—':>8s}"
             ratio = f"{old['ops'] / new['ops']:7.1f}×" if old else f"{'—':>8s}"
             old_reads = f"{old['scalar_reads']:10d}" if old else f"{'—':>10s}"
-            print(f"{model:16s} {old_ops} {new['ops']:8d} {ratio} {old_reads} {new['scalar_reads']:10d}", flush=True)
+            print(f"{model:16s} {old_ops} {new['ops']:8d} {ratio} {old_reads} {new['scalar_reads']:10d} "
+                  f"{new['model_share']:11.0%} {1 / new['model_share']:7.2f}×", flush=True)
+    print("model share: time of the model's forward and backward alone (same batch, sum of its outputs as the loss) "
+          "over the whole new step, best of 5 each; ceiling: the step's speed-up if everything but the model "
+          "took no time")
 
 
 if __name__ == "__main__":
