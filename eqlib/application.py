@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
+from tqdm.auto import tqdm
 
 from eqlib.audio import loudness_lufs
 from eqlib.eq import EQSettings
 from eqlib.metrics import error_grid_hz, mean_ci95
 from eqlib.plots import format_freq_axis
+from eqlib.runtime import is_quick
 
 SAMPLE_RATE = 44100
 TARGET_LUFS = -23.0
@@ -129,10 +131,6 @@ def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) ->
 def measure_cases(systems: Mapping[str, System]) -> dict[str, list[CaseResult]]:
     """:func:`run_cases` of every system over the first ``CASE_PAIRS`` held-out speaker pairs (``QUICK_CASE_PAIRS``
     in quick mode), with a progress bar over the systems."""
-    from tqdm.auto import tqdm
-
-    from eqlib.runtime import is_quick
-
     pairs = case_pairs(QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS)
     return {name: run_cases(system, pairs)
             for name, system in tqdm(systems.items(), desc="application cases", unit="system", leave=False)}
