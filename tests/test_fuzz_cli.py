@@ -407,17 +407,26 @@ def _signal_run(cli: WarmCLI, folder: Path, argv: list[str], outputs: tuple[str,
 
 def test_signals_at_random_moments_leave_nothing_half_done(cli, corpus, work):
     shutil.copy(corpus / "long.wav", work / "long.wav")
+    commands = [
+        (["apply", "eq.json", "long.wav", "-o", "o.wav", "--force"], ("o.wav",)),
+        (["apply", "eq.json", "long.wav", "-o", "o.flac", "--force", "--normalize"], ("o.flac",)),
+        (["match", "long.wav", "ref.wav", "-o", "m.wav", "--json", "m.json", "--force", "--mode", "spectral"],
+         ("m.wav", "m.json")),
+    ]
+    duration_s = {}  # each command's own run time on this machine, so that most signals land during a run
+    for argv, outputs in commands:
+        start = time.monotonic()
+        _, out, err = cli.start(argv, work)
+        assert cli.wait(out, err).code == 0
+        duration_s[tuple(argv)] = time.monotonic() - start
+        for name in outputs:
+            (work / name).unlink(missing_ok=True)
     rng = random.Random(17)
     codes = []
     for k in range(8 * SCALE):
         signum = rng.choice(list(SIGNAL_CODES))
-        argv, outputs = rng.choice([
-            (["apply", "eq.json", "long.wav", "-o", "o.wav", "--force"], ("o.wav",)),
-            (["apply", "eq.json", "long.wav", "-o", "o.flac", "--force", "--normalize"], ("o.flac",)),
-            (["match", "long.wav", "ref.wav", "-o", "m.wav", "--json", "m.json", "--force", "--mode", "spectral"],
-             ("m.wav", "m.json")),
-        ])
-        run = _signal_run(cli, work, argv, outputs, signum, rng.uniform(0.0, 1.5))
+        argv, outputs = rng.choice(commands)
+        run = _signal_run(cli, work, argv, outputs, signum, rng.uniform(0.0, 1.5 * duration_s[tuple(argv)]))
         codes.append(run.code)
         for name in outputs:  # the next run creates them afresh (a rewrite with equal bytes would look unchanged)
             (work / name).unlink(missing_ok=True)
