@@ -413,20 +413,19 @@ def test_signals_at_random_moments_leave_nothing_half_done(cli, corpus, work):
         (["match", "long.wav", "ref.wav", "-o", "m.wav", "--json", "m.json", "--force", "--mode", "spectral"],
          ("m.wav", "m.json")),
     ]
-    duration_s = {}  # each command's own run time on this machine, so that most signals land during a run
+    timed = []  # each command with its own run time on this machine (s), so that most signals land during a run
     for argv, outputs in commands:
         start = time.monotonic()
-        _, out, err = cli.start(argv, work)
-        assert cli.wait(out, err).code == 0
-        duration_s[tuple(argv)] = time.monotonic() - start
+        assert run_checked(cli, work, argv, outputs).code == 0
+        timed.append((argv, outputs, time.monotonic() - start))
         for name in outputs:
             (work / name).unlink(missing_ok=True)
     rng = random.Random(17)
     codes = []
     for k in range(8 * SCALE):
         signum = rng.choice(list(SIGNAL_CODES))
-        argv, outputs = rng.choice(commands)
-        run = _signal_run(cli, work, argv, outputs, signum, rng.uniform(0.0, 1.5 * duration_s[tuple(argv)]))
+        argv, outputs, duration_s = rng.choice(timed)
+        run = _signal_run(cli, work, argv, outputs, signum, rng.uniform(0.0, 1.5 * duration_s))
         codes.append(run.code)
         for name in outputs:  # the next run creates them afresh (a rewrite with equal bytes would look unchanged)
             (work / name).unlink(missing_ok=True)
