@@ -39,7 +39,7 @@ from eqlib.runtime import shared_corpora_dir
 from eqlib.sources import COMPONENT_MODULES, DOMAINS, SOURCES_VERSION, component_excerpts, parse_data, repeats
 
 GRAD_CLIP_NORM = 5.0
-LOSS_GRID_POINTS = 64  # log-spaced frequencies, 20 Hz–20 kHz, of the response loss (the metric uses 512)
+LOSS_GRID_POINTS = 64  # default log-spaced frequencies, 20 Hz–20 kHz, of the response loss (the metric uses 512)
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class TrainConfig:
     warmup_steps: int = 200
     param_loss_weight: float = 1.0
     response_loss_weight: float = 0.05  # per dB of mean absolute response error
+    loss_grid_points: int = LOSS_GRID_POINTS  # the response loss's log-spaced frequencies (a Q=5 bell spans 0.29 oct)
     num_excerpts: int = 3000  # synthetic speech excerpts
     num_music_excerpts: int = 1500  # synthetic music excerpts (when the data has music)
     excerpt_s: float = 3.0
@@ -69,6 +70,7 @@ class TrainConfig:
     chain_mismatch_prob: float = 0.0  # probability that the reference has a mild chain EQ of its own, not in θ
     chain_mismatch_scale: float = 0.2  # its gains are the EQ's gains × this
     lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
+    lts_dropout: float = 0.3  # ltsnet only: dropout between its MLP layers
     tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
     device: str = "auto"
@@ -87,7 +89,9 @@ class TrainConfig:
 def model_config(config: TrainConfig) -> ModelConfig:
     """The architecture a run trains: ``MODEL_CONFIGS[config.model]`` with the run's architecture switches."""
     base = MODEL_CONFIGS[config.model]
-    return replace(base, lts_difference=config.lts_difference) if base.architecture == "lts" else base
+    if base.architecture != "lts":
+        return base
+    return replace(base, lts_difference=config.lts_difference, dropout=config.lts_dropout)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -102,22 +106,22 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 @functools.lru_cache(maxsize=8)
-def loss_grid(device: torch.device, sample_rate: float = 44100.0) -> FrequencyGrid:
-    """The response loss's frequency grid on ``device``: ``LOSS_GRID_POINTS`` log-spaced points, 20 Hz–20 kHz."""
-    return FrequencyGrid(np.geomspace(20.0, 20000.0, LOSS_GRID_POINTS), sample_rate, device=device)
+def loss_grid(device: torch.device, points: int = LOSS_GRID_POINTS, sample_rate: float = 44100.0) -> FrequencyGrid:
+    """The response loss's frequency grid on ``device``: ``points`` log-spaced frequencies, 20 Hz–20 kHz."""
+    return FrequencyGrid(np.geomspace(20.0, 20000.0, points), sample_rate, device=device)
 
 
 def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor,
-                     bandwidth_hz: torch.Tensor | None = None) -> torch.Tensor:
+                     bandwidth_hz: torch.Tensor | None = None, grid_points: int = LOSS_GRID_POINTS) -> torch.Tensor:
     """The training loss's response term: mean |dB| difference of the two cascades after removing the level
-    difference, on the coarse :func:`loss_grid` up to each pair's ``bandwidth_hz`` ``(batch,)`` (the band both
-    recordings hold; all of it when ``None``): ``(batch,)``.
+    difference, on the :func:`loss_grid` of ``grid_points`` frequencies up to each pair's ``bandwidth_hz``
+    ``(batch,)`` (the band both recordings hold; all of it when ``None``): ``(batch,)``.
 
     The evaluation metric is :func:`eqlib.metrics.response_error_db` (the same definition on 512 points, in
     physical units); the validation metrics in ``metrics.csv`` use that one.
     """
     batch = params_norm_pred.shape[0]
-    grid = loss_grid(params_norm_pred.device)
+    grid = loss_grid(params_norm_pred.device, grid_points)
     params = DEFAULT_EQ.from_norm(torch.cat([params_norm_pred, params_norm_true]).double())
     level_db = DEFAULT_EQ.grid_response_db(params, grid)
     diff = level_db[:batch] - level_db[batch:]
@@ -137,7 +141,7 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
     out = model(batch["power_in"], batch["power_ref"])
     pred = out.params_norm.float()
     param_loss = (pred - batch["params_norm"]).abs().mean()
-    resp = response_loss_db(pred, batch["params_norm"], batch.get("bandwidth_hz")).mean()
+    resp = response_loss_db(pred, batch["params_norm"], batch.get("bandwidth_hz"), config.loss_grid_points).mean()
     loss = config.param_loss_weight * param_loss + config.response_loss_weight * resp
     return loss, {"loss": loss.detach(), "param_l1": param_loss.detach(), "response_db": resp.detach()}
 

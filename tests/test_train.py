@@ -14,7 +14,8 @@ from eqlib.models import build_model
 from eqlib.pairs import PairConfig, PairSampler, SpectrogramBank
 from eqlib.metrics import response_error_db
 from eqlib.eq import DEFAULT_EQ
-from eqlib.train import (TrainConfig, TrainStep, compute_loss, lr_at, make_optimiser, pick_device,
+from eqlib.models import MODEL_CONFIGS
+from eqlib.train import (TrainConfig, TrainStep, compute_loss, lr_at, make_optimiser, model_config, pick_device,
                          response_loss_db, train)
 
 TINY = dict(steps=4, batch_size=8, num_excerpts=12, val_pairs=16, eval_every=2, warmup_steps=2, data="synth",
@@ -62,6 +63,23 @@ def test_response_loss_is_the_metric_on_a_coarser_grid():
     loss = response_loss_db(p, q).double()
     metric = response_error_db(DEFAULT_EQ.from_norm(p.double()), DEFAULT_EQ.from_norm(q.double()))
     assert float((loss - metric).abs().mean()) < 0.05 * float(metric.mean())
+
+
+def test_a_finer_loss_grid_comes_closer_to_the_metric():
+    """``loss_grid_points`` sets the response loss's grid: 256 points resolve narrow bells that 64 points miss."""
+    gen = torch.Generator().manual_seed(4)
+    p, q = torch.rand(200, 12, generator=gen), torch.rand(200, 12, generator=gen)
+    metric = response_error_db(DEFAULT_EQ.from_norm(p.double()), DEFAULT_EQ.from_norm(q.double()))
+    gaps = [float((response_loss_db(p, q, grid_points=n).double() - metric).abs().mean()) for n in (64, 256)]
+    assert gaps[1] < 0.5 * gaps[0]
+
+
+def test_lts_dropout_reaches_ltsnet_only():
+    assert model_config(TrainConfig(model="ltsnet")).dropout == MODEL_CONFIGS["ltsnet"].dropout == 0.3
+    assert model_config(TrainConfig(model="ltsnet", lts_dropout=0.0)).dropout == 0.0
+    assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0
+                   for m in build_model(model_config(TrainConfig(model="ltsnet", lts_dropout=0.0))).modules())
+    assert model_config(TrainConfig(model="proposed_db", lts_dropout=0.5)) == MODEL_CONFIGS["proposed_db"]
 
 
 def test_learning_rate_schedule():
