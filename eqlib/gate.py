@@ -87,6 +87,7 @@ def validation_residuals(checkpoint: Path, num_pairs: int = 512) -> dict[str, np
     of the checkpoint's run (its data, variants and seed), for :func:`calibrate`."""
     from eqlib.checkpoint import load_model
     from eqlib.eq import DEFAULT_EQ
+    from eqlib.inference import output_settings
     from eqlib.metrics import response_error_db
     from eqlib.train import TrainConfig, make_sampler
 
@@ -100,7 +101,7 @@ def validation_residuals(checkpoint: Path, num_pairs: int = 512) -> dict[str, np
     bands = features.num_bank_rows
     levels = [10 * np.log10(np.maximum(latent[:, :bands].double().numpy(), 1e-20)) for latent in
               (out.latent_in, out.latent_ref)]
-    predictions = [EQSettings.from_norm(p.double().numpy()) for p in out.params_norm]
+    predictions = output_settings(model, out)
     freqs = features.band_centres_hz()
     fits, residuals = fits_and_residuals(freqs, levels[0], levels[1], predictions, features.sample_rate)
     true = DEFAULT_EQ.from_norm(batch["params_norm"].double())

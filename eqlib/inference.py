@@ -14,13 +14,23 @@ import torch
 from eqlib.checkpoint import CheckpointError, default_weights, load_model
 from eqlib.eq import EQSettings
 from eqlib.gate import SharedContentGate
-from eqlib.models import MODEL_NAMES, LTSNet, PairModel
+from eqlib.models import MODEL_NAMES, LTSNet, ModelOutput, PairModel
+from eqlib.spectral_fit import fit_eq_to_targets
 
 BLOCK_S = 30.0  # analysis block length (s): bounds memory for long files
 DEFAULT_MODEL = "ltsnet"  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
 
 __all__ = ["BLOCK_S", "DEFAULT_MODEL", "CheckpointError", "LatentAccumulator", "ModelSystem", "Predictor",
-           "load_predictor", "load_system"]
+           "load_predictor", "load_system", "output_settings"]
+
+
+def output_settings(model: PairModel, output: ModelOutput) -> list[EQSettings]:
+    """The EQ of each pair of a model's output: its knobs (``params_norm``), or, for a curve head, the knobs
+    fitted by least squares to its response curve over the bands worth fitting (:mod:`eqlib.spectral_fit`)."""
+    if output.curve_db is None:
+        return [EQSettings.from_norm(p) for p in output.params_norm.double().cpu().numpy()]
+    return fit_eq_to_targets(output.curve_db.double().cpu().numpy(), model.config.features.band_centres_hz(),
+                             model.config.features.sample_rate, weights=output.curve_weights.double().cpu().numpy())
 
 
 class LatentAccumulator:
@@ -78,8 +88,7 @@ class Predictor:
     @torch.no_grad()
     def network_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> list[EQSettings]:
         """The network's EQ for each pair of latents ``(pairs, latent_dim)``, without the gate."""
-        params_norm = self.model.head(latent_in, latent_ref).params_norm.double().cpu().numpy()
-        return [EQSettings.from_norm(p) for p in params_norm]
+        return output_settings(self.model, self.model.head(latent_in, latent_ref))
 
     def predict_batch_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> list[EQSettings]:
         """The answer for each pair of latents ``(pairs, latent_dim)``: the network's, or the gated one."""

@@ -23,6 +23,7 @@ from torch import nn
 
 from eqlib.eq import DEFAULT_EQ
 from eqlib.features import DB_FLOOR, DB_SCALE, BandPooling, FeatureConfig, MelFrontend, PowerSpectrogram
+from eqlib.spectral_fit import SILENCE_BELOW_PEAK_DB, SILENCE_FLOOR_DB
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ModelConfig:
     architecture: str = "conv"  # "conv": the paper's extractor on mel; "lts": LTSNet on band statistics
     dropout: float = 0.0
     lts_difference: bool = True  # LTSNet: the head also sees the raw long-term spectral difference
+    curve_head: bool = False  # LTSNet: the head predicts the EQ's response curve; the knobs are fitted to it
 
     @property
     def latent_dim(self) -> int:
@@ -148,12 +150,20 @@ class ParamPredictor(nn.Module):
 
 @dataclass
 class ModelOutput:
-    """Everything the notebooks plot: ``params_norm (batch, 12)`` and the three latents."""
+    """Everything the notebooks plot: ``params_norm (batch, 12)`` and the three latents.
 
-    params_norm: torch.Tensor
+    A curve head (``ModelConfig.curve_head``) predicts no knobs: ``params_norm`` is ``None`` and ``curve_db``
+    ``(batch, bands)`` holds the EQ's level-free response (dB) at the model's band centres, ``curve_weights``
+    ``(batch, bands)`` the bands worth fitting (both recordings hold energy there, at most 20 kHz);
+    :func:`eqlib.inference.output_settings` fits the knobs to the curve.
+    """
+
+    params_norm: torch.Tensor | None
     latent_in: torch.Tensor
     latent_ref: torch.Tensor
     latent_fed: torch.Tensor
+    curve_db: torch.Tensor | None = None
+    curve_weights: torch.Tensor | None = None
 
 
 class PairModel(nn.Module, ABC):
@@ -224,6 +234,9 @@ class EQNet(PairModel):
         return ModelOutput(self.predictor(fed), latent_in, latent_ref, fed)
 
 
+CURVE_MAX_HZ = 20000.0  # a curve head's curve is fitted up to here (the metric's top)
+
+
 def _mlp(sizes: list[int], dropout: float) -> nn.Sequential:
     """Linear layers of ``sizes`` with GELU and dropout between them (none after the last)."""
     layers: list[nn.Module] = []
@@ -244,6 +257,11 @@ class LTSNet(PairModel):
     the raw long-term spectral difference ``LTS_ref − LTS_in``, whose shape is what an EQ changes.
     The level of a recording is the mean of its long-term spectrum over ``LEVEL_BAND_HZ`` (where every
     real recording, band-limited ones included, holds energy).
+
+    With ``config.curve_head`` the head predicts, per band, a gate ``g`` in (0, 1) and a correction ``c`` and
+    answers the response curve ``g · (LTS_ref − LTS_in) + c`` (dB): a difference that is all EQ (shared
+    content) passes through at full resolution, one that is partly the other voice is scaled and corrected.
+    At the start of training ``g = ½`` and ``c = 0``.
     """
 
     STATISTICS = 3
@@ -257,8 +275,13 @@ class LTSNet(PairModel):
                              ((centres >= lo) & (centres <= hi)).sum(), persistent=False)
         bands, hidden = len(centres), config.hidden_dim
         self.encoder = _mlp([self.STATISTICS * bands, hidden, hidden], config.dropout)
-        head_in = 3 * hidden + (bands if config.lts_difference else 0)
-        self.predictor = _mlp([head_in, config.compare_dim, config.compare_dim, config.num_params], config.dropout)
+        head_in = 3 * hidden + (bands if config.lts_difference or config.curve_head else 0)
+        head_out = 2 * bands if config.curve_head else config.num_params
+        self.predictor = _mlp([head_in, config.compare_dim, config.compare_dim, head_out], config.dropout)
+        if config.curve_head:
+            nn.init.zeros_(self.predictor[-1].weight)
+            nn.init.zeros_(self.predictor[-1].bias)
+            self.register_buffer("curve_bands", (centres <= CURVE_MAX_HZ).float(), persistent=False)
 
     def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
         log_power = torch.log10(rows.float().clamp_min(DB_FLOOR))
@@ -283,9 +306,25 @@ class LTSNet(PairModel):
     def head(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> ModelOutput:
         (lts_in, stats_in), (lts_ref, stats_ref) = self.statistics(latent_in), self.statistics(latent_ref)
         enc_in, enc_ref = self.encoder(torch.cat([stats_in, stats_ref])).split(latent_in.shape[0])
-        parts = [enc_in, enc_ref, enc_ref - enc_in] + ([lts_ref - lts_in] if self.config.lts_difference else [])
-        fed = torch.cat(parts, dim=-1)
-        return ModelOutput(torch.sigmoid(self.predictor(fed)), latent_in, latent_ref, fed)
+        difference = lts_ref - lts_in
+        with_difference = self.config.lts_difference or self.config.curve_head
+        fed = torch.cat([enc_in, enc_ref, enc_ref - enc_in] + ([difference] if with_difference else []), dim=-1)
+        if not self.config.curve_head:
+            return ModelOutput(torch.sigmoid(self.predictor(fed)), latent_in, latent_ref, fed)
+        gate, correction = self.predictor(fed).chunk(2, dim=-1)
+        curve_db = (torch.sigmoid(gate) * difference + correction) * DB_SCALE
+        return ModelOutput(None, latent_in, latent_ref, fed, curve_db, self.audible_bands(latent_in, latent_ref))
+
+    def audible_bands(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> torch.Tensor:
+        """``(batch, bands)`` 1.0 where both recordings' long-term band powers lie within
+        ``SILENCE_BELOW_PEAK_DB`` of their peak and above ``SILENCE_FLOOR_DB`` (the spectral fit's rule), at most
+        ``CURVE_MAX_HZ``; else 0.0 (a band-limited recording's empty top is not fitted)."""
+        audible = self.curve_bands.expand(latent_in.shape[0], -1).clone()
+        for latent in (latent_in, latent_ref):
+            lts = 10 * torch.log10(latent[:, :audible.shape[1]].double().clamp_min(1e-300))
+            audible *= ((lts > lts.max(dim=-1, keepdim=True).values - SILENCE_BELOW_PEAK_DB)
+                        & (lts > SILENCE_FLOOR_DB)).float()
+        return audible
 
 
 def build_model(name_or_config: str | ModelConfig) -> PairModel:

@@ -71,6 +71,7 @@ class TrainConfig:
     chain_mismatch_scale: float = 0.2  # its gains are the EQ's gains × this
     lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
     lts_dropout: float = 0.3  # ltsnet only: dropout between its MLP layers
+    curve_head: bool = False  # ltsnet only: predict the EQ's response curve and fit the knobs to it (ModelConfig)
     tts_share: float = 0.0  # share of the synthetic excerpts read by espeak-ng voices (needs espeak-ng)
     seed: int = 0
     device: str = "auto"
@@ -91,7 +92,8 @@ def model_config(config: TrainConfig) -> ModelConfig:
     base = MODEL_CONFIGS[config.model]
     if base.architecture != "lts":
         return base
-    return replace(base, lts_difference=config.lts_difference, dropout=config.lts_dropout)
+    return replace(base, lts_difference=config.lts_difference, dropout=config.lts_dropout,
+                   curve_head=config.curve_head)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -132,13 +134,36 @@ def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Ten
     return ((diff - (weights * diff).sum(dim=-1, keepdim=True)).abs() * weights).sum(dim=-1).float()
 
 
+def curve_error_db(curve_db: torch.Tensor, curve_weights: torch.Tensor, params_norm_true: torch.Tensor,
+                   bandwidth_hz: torch.Tensor, centres_hz: torch.Tensor) -> torch.Tensor:
+    """A curve head's error: mean |dB| difference between its curve ``(batch, bands)`` and θ's response at the
+    band centres ``(bands,)`` (Hz), level removed, over the bands in ``curve_weights`` ``(batch, bands)`` up to
+    each pair's ``bandwidth_hz`` ``(batch,)``: ``(batch,)``."""
+    grid = FrequencyGrid(centres_hz, 44100.0, device=curve_db.device)
+    true_db = DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(params_norm_true.double()), grid).float()
+    weights = curve_weights * (centres_hz[None] <= bandwidth_hz[:, None]).float()
+    weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+    diff = curve_db.float() - true_db
+    return ((diff - (weights * diff).sum(dim=-1, keepdim=True)).abs() * weights).sum(dim=-1)
+
+
+def _band_centres(model: torch.nn.Module) -> torch.Tensor:
+    return torch.as_tensor(model.config.features.band_centres_hz(), dtype=torch.float32)
+
+
 def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Weighted parameter + response loss of one batch, and its parts as detached 0-d tensors.
+    """Weighted parameter + response loss of one batch, and its parts as detached 0-d tensors; for a curve head
+    (``config.curve_head``), :func:`curve_error_db` alone (reported as ``response_db``).
 
     Nothing here reads a value back to the host: the parts are summed on the device and read at
     evaluation time.
     """
     out = model(batch["power_in"], batch["power_ref"])
+    if out.curve_db is not None:
+        centres = _band_centres(getattr(model, "module", model)).to(out.curve_db.device)
+        loss = curve_error_db(out.curve_db, out.curve_weights, batch["params_norm"], batch["bandwidth_hz"],
+                              centres).mean()
+        return loss, {"loss": loss.detach(), "response_db": loss.detach()}
     pred = out.params_norm.float()
     param_loss = (pred - batch["params_norm"]).abs().mean()
     resp = response_loss_db(pred, batch["params_norm"], batch.get("bandwidth_hz"), config.loss_grid_points).mean()
@@ -149,11 +174,15 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
 @torch.no_grad()
 def validate(model: PairModel, val_batches: list[dict]) -> dict[str, float]:
     """Validation metrics over fixed batches: parameter L1 and the evaluation's response error
-    (:func:`eqlib.metrics.response_error_db`, dB), overall and per variant."""
+    (:func:`eqlib.metrics.response_error_db`, dB), overall and per variant. A curve head's knobs are fitted to
+    its curves (:func:`eqlib.inference.output_settings`)."""
+    from eqlib.inference import output_settings
+
     model.eval()
     errs, l1s, variants = [], [], []
     for batch in val_batches:
-        pred = DEFAULT_EQ.from_norm(model(batch["power_in"], batch["power_ref"]).params_norm.double().cpu())
+        settings = output_settings(model, model(batch["power_in"], batch["power_ref"]))
+        pred = torch.as_tensor(np.stack([s.params for s in settings]))
         true = DEFAULT_EQ.from_norm(batch["params_norm"].double().cpu())
         bandwidth = batch["bandwidth_hz"].double().cpu()
         err = torch.empty(len(pred), dtype=torch.float64)
