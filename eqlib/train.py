@@ -159,7 +159,7 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
     evaluation time.
     """
     out = model(batch["power_in"], batch["power_ref"])
-    if out.curve_db is not None:
+    if config.curve_head:
         centres = _band_centres(getattr(model, "module", model)).to(out.curve_db.device)
         loss = curve_error_db(out.curve_db, out.curve_weights, batch["params_norm"], batch["bandwidth_hz"],
                               centres).mean()
