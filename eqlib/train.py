@@ -31,6 +31,7 @@ from eqlib.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from eqlib.datacache import code_digest, files_listing, load_or_build
 from eqlib.eq import DEFAULT_EQ
 from eqlib.errors import EqlibError, describe
+from eqlib.features import FeatureConfig
 from eqlib.metrics import response_error_db
 from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, ModelConfig, PairModel, build_model
 from eqlib.optim import AdamW, clip_grad_norm_
@@ -130,25 +131,31 @@ def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Ten
     if bandwidth_hz is None:
         return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
     weights = (grid.freqs_hz <= bandwidth_hz.double()[:, None]).double()
-    weights = weights / weights.sum(dim=-1, keepdim=True)
-    return ((diff - (weights * diff).sum(dim=-1, keepdim=True)).abs() * weights).sum(dim=-1).float()
+    return weighted_level_free_l1(diff, weights).float()
+
+
+def weighted_level_free_l1(diff_db: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted mean |difference| (dB) of curves ``(batch, freqs)`` after removing their weighted mean offset;
+    ``weights`` ``(batch, freqs)`` are non-negative and normalised here: ``(batch,)``."""
+    weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+    return ((diff_db - (weights * diff_db).sum(dim=-1, keepdim=True)).abs() * weights).sum(dim=-1)
+
+
+@functools.lru_cache(maxsize=8)
+def band_grid(device: torch.device, features: FeatureConfig) -> FrequencyGrid:
+    """A model's 1/n-octave band centres (``features.band_centres_hz()``) as a grid on ``device``: a curve head's
+    loss grid, built once."""
+    return FrequencyGrid(features.band_centres_hz(), features.sample_rate, device=device)
 
 
 def curve_error_db(curve_db: torch.Tensor, curve_weights: torch.Tensor, params_norm_true: torch.Tensor,
-                   bandwidth_hz: torch.Tensor, centres_hz: torch.Tensor) -> torch.Tensor:
-    """A curve head's error: mean |dB| difference between its curve ``(batch, bands)`` and θ's response at the
-    band centres ``(bands,)`` (Hz), level removed, over the bands in ``curve_weights`` ``(batch, bands)`` up to
-    each pair's ``bandwidth_hz`` ``(batch,)``: ``(batch,)``."""
-    grid = FrequencyGrid(centres_hz, 44100.0, device=curve_db.device)
+                   bandwidth_hz: torch.Tensor, grid: FrequencyGrid) -> torch.Tensor:
+    """A curve head's error: mean |dB| difference between its curve ``(batch, bands)`` and θ's response on the
+    band centres' ``grid`` (:func:`band_grid`), level removed, over the bands in ``curve_weights``
+    ``(batch, bands)`` up to each pair's ``bandwidth_hz`` ``(batch,)``: ``(batch,)``."""
     true_db = DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(params_norm_true.double()), grid).float()
-    weights = curve_weights * (centres_hz[None] <= bandwidth_hz[:, None]).float()
-    weights = weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-    diff = curve_db.float() - true_db
-    return ((diff - (weights * diff).sum(dim=-1, keepdim=True)).abs() * weights).sum(dim=-1)
-
-
-def _band_centres(model: torch.nn.Module) -> torch.Tensor:
-    return torch.as_tensor(model.config.features.band_centres_hz(), dtype=torch.float32)
+    weights = curve_weights * (grid.freqs_hz[None] <= bandwidth_hz.double()[:, None]).float()
+    return weighted_level_free_l1(curve_db.float() - true_db, weights)
 
 
 def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -160,9 +167,9 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
     """
     out = model(batch["power_in"], batch["power_ref"])
     if config.curve_head:
-        centres = _band_centres(getattr(model, "module", model)).to(out.curve_db.device)
+        grid = band_grid(out.curve_db.device, getattr(model, "module", model).config.features)
         loss = curve_error_db(out.curve_db, out.curve_weights, batch["params_norm"], batch["bandwidth_hz"],
-                              centres).mean()
+                              grid).mean()
         return loss, {"loss": loss.detach(), "response_db": loss.detach()}
     pred = out.params_norm.float()
     param_loss = (pred - batch["params_norm"]).abs().mean()

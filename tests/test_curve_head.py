@@ -9,7 +9,7 @@ from eqlib.features import DB_SCALE
 from eqlib.inference import Predictor, load_predictor
 from eqlib.metrics import response_error_db
 from eqlib.models import build_model
-from eqlib.train import TrainConfig, curve_error_db, model_config, train
+from eqlib.train import TrainConfig, band_grid, curve_error_db, model_config, train
 
 CURVE = model_config(TrainConfig(model="ltsnet", curve_head=True))
 
@@ -54,16 +54,17 @@ def test_bands_far_below_the_peak_are_not_fitted():
 
 
 def test_curve_error_ignores_level_and_the_band_above_the_pair():
-    centres = torch.as_tensor(build_model(CURVE).config.features.band_centres_hz(), dtype=torch.float32)
+    grid = band_grid(torch.device("cpu"), CURVE.features)
+    centres = grid.freqs_hz
     params_norm = torch.rand(2, 12, generator=torch.Generator().manual_seed(1))
     settings = [EQSettings.from_norm(p.double().numpy()) for p in params_norm]
     curve = torch.as_tensor(np.stack([s.response_db(centres.double().numpy(), 44100) for s in settings])).float()
     weights, full = torch.ones_like(curve), torch.tensor([20000.0, 20000.0])
-    assert curve_error_db(curve + 7.0, weights, params_norm, full, centres).max() < 1e-3
+    assert curve_error_db(curve + 7.0, weights, params_norm, full, grid).max() < 1e-3
     wrong_top = curve.clone()
     wrong_top[:, centres > 7200] += 10.0
-    assert curve_error_db(wrong_top, weights, params_norm, full, centres).min() > 1.0
-    assert curve_error_db(wrong_top, weights, params_norm, torch.tensor([7200.0, 7200.0]), centres).max() < 1e-3
+    assert curve_error_db(wrong_top, weights, params_norm, full, grid).min() > 1.0
+    assert curve_error_db(wrong_top, weights, params_norm, torch.tensor([7200.0, 7200.0]), grid).max() < 1e-3
 
 
 def test_a_curve_head_trains_and_its_checkpoint_predicts(tmp_path):
