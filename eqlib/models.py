@@ -235,6 +235,27 @@ class EQNet(PairModel):
 
 
 CURVE_MAX_HZ = 20000.0  # a curve head's curve is fitted up to here (the metric's top)
+EMPTY_TOP_FROM_HZ = 2000.0  # a recording's band-limited (empty) top is looked for above here (Hz)
+EMPTY_TOP_DROP_DB = 30.0  # ... as the first band above which every band lies this far below the level
+EMPTY_TOP_SPAN_OCT = 0.5  # ... this many octaves lower
+
+
+def empty_top_bands(lts_db: torch.Tensor, centres_hz: torch.Tensor) -> torch.Tensor:
+    """``(batch, bands)`` True on a band-limited recording's empty top: from the first band at or above
+    ``EMPTY_TOP_FROM_HZ`` whose level and every higher band's lie ``EMPTY_TOP_DROP_DB`` below the band
+    ``EMPTY_TOP_SPAN_OCT`` lower, upwards. A resampled recording's top falls by tens of dB within a few
+    hundredths of an octave; a natural spectrum rolls off far more slowly.
+
+    Args:
+        lts_db: long-term band levels ``(batch, bands)`` in dB on log-spaced ``centres_hz`` ``(bands,)`` (Hz).
+    """
+    per_octave = 1.0 / float(torch.log2(centres_hz[1] / centres_hz[0]))
+    span = max(1, round(EMPTY_TOP_SPAN_OCT * per_octave))
+    highest_above = torch.flip(torch.cummax(torch.flip(lts_db, [-1]), dim=-1).values, [-1])
+    cliff = torch.zeros_like(lts_db, dtype=torch.bool)
+    cliff[:, span:] = highest_above[:, span:] <= lts_db[:, :-span] - EMPTY_TOP_DROP_DB
+    cliff &= (centres_hz >= EMPTY_TOP_FROM_HZ).to(lts_db.device)
+    return torch.cumsum(cliff.int(), dim=-1) > 0
 
 
 def _mlp(sizes: list[int], dropout: float) -> nn.Sequential:
@@ -282,6 +303,7 @@ class LTSNet(PairModel):
             nn.init.zeros_(self.predictor[-1].weight)
             nn.init.zeros_(self.predictor[-1].bias)
             self.register_buffer("curve_bands", (centres <= CURVE_MAX_HZ).float(), persistent=False)
+            self.register_buffer("band_centres", centres.double(), persistent=False)
 
     def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
         log_power = torch.log10(rows.float().clamp_min(DB_FLOOR))
@@ -317,13 +339,13 @@ class LTSNet(PairModel):
 
     def audible_bands(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> torch.Tensor:
         """``(batch, bands)`` 1.0 where both recordings' long-term band powers lie within
-        ``SILENCE_BELOW_PEAK_DB`` of their peak and above ``SILENCE_FLOOR_DB`` (the spectral fit's rule), at most
-        ``CURVE_MAX_HZ``; else 0.0 (a band-limited recording's empty top is not fitted)."""
+        ``SILENCE_BELOW_PEAK_DB`` of their peak and above ``SILENCE_FLOOR_DB`` (the spectral fit's rule), below
+        a band-limited recording's empty top (:func:`empty_top_bands`) and at most ``CURVE_MAX_HZ``; else 0.0."""
         audible = self.curve_bands.expand(latent_in.shape[0], -1).clone()
         for latent in (latent_in, latent_ref):
             lts = 10 * torch.log10(latent[:, :audible.shape[1]].double().clamp_min(1e-300))
             audible *= ((lts > lts.max(dim=-1, keepdim=True).values - SILENCE_BELOW_PEAK_DB)
-                        & (lts > SILENCE_FLOOR_DB)).float()
+                        & (lts > SILENCE_FLOOR_DB) & ~empty_top_bands(lts, self.band_centres)).float()
         return audible
 
 
