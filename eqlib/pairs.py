@@ -43,6 +43,8 @@ class PairConfig:
     chain_mismatch_prob: float = 0.0  # probability that the reference has a recording chain of its own on top
     chain_mismatch_scale: float = 0.2  # that chain's gains are the EQ's gains × this (±3 dB): not part of θ
     bandlimit_prob: float = 0.0  # probability that a recording lost its top band (a 16–24 kHz or lossy original)
+    input_eq_prob: float = 0.0  # probability that the input passes through an EQ of its own: a problem to undo
+    input_eq_scale: float = 1.0  # that EQ's gains are the EQ's gains × this (±15 dB by default)
     bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
 
 
@@ -214,10 +216,12 @@ class PairSampler:
         both recordings hold (an excerpt's own ``bandwidth_hz``, or lower when band-limiting is drawn: rows above a
         band-limited recording's top are ``BANDLIMIT_FLOOR`` × their power). With ``chain_mismatch_prob`` the
         reference of a pair without shared content also passes through a mild EQ of its own that θ does not
-        include (recordings from two chains differ by more than θ).
+        include (recordings from two chains differ by more than θ). With ``input_eq_prob`` the input passes
+        through an EQ ``θ_in`` of its own (``input_params_norm`` ``(batch, 12)``, the flat EQ elsewhere; the key
+        is there only then): the right answer is then θ's response minus θ_in's (:func:`eqlib.train.target_response_db`).
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
-        ``generator`` (on the bank's device), so a seed fixes the batch.
+        ``generator`` (on the bank's device; a second one for the input's EQ), so a seed fixes the batch.
         """
         cfg, bank, spec = self.config, self.bank, self.spec
         num = spec.num_params
@@ -250,11 +254,24 @@ class PairSampler:
         bandwidth_ref = torch.where(same, bandwidth_in,
                                     torch.minimum(bank.bandwidth_hz[index_ref], self._bandwidth(u_limited_ref, u_cutoff_ref)))
         above = self.grid.freqs_hz > torch.stack([bandwidth_in, bandwidth_ref])[:, :, None]  # (2, batch, rows)
+        input_norm, input_eq = self._input_eq(batch, generator)
         gains = torch.where(above, BANDLIMIT_FLOOR,
-                            torch.stack([chain * levels[:, :1], chain * own * theta * levels[:, 1:]]))
+                            torch.stack([chain * input_eq * levels[:, :1], chain * own * theta * levels[:, 1:]]))
         gains = gains.float()[..., None]
-        return {"power_in": power_in * gains[0], "power_ref": power_ref * gains[1], "params_norm": params_norm.float(),
-                "variant": kinds, "bandwidth_hz": torch.minimum(bandwidth_in, bandwidth_ref).float()}
+        drawn = {"power_in": power_in * gains[0], "power_ref": power_ref * gains[1], "params_norm": params_norm.float(),
+                 "variant": kinds, "bandwidth_hz": torch.minimum(bandwidth_in, bandwidth_ref).float()}
+        return drawn if input_norm is None else {**drawn, "input_params_norm": input_norm.float()}
+
+    def _input_eq(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor | None, torch.Tensor | float]:
+        """The input's own EQ: ``(params_norm (batch, 12), power response (batch, rows))``, the flat EQ on rows
+        without one; ``(None, 1.0)`` when ``input_eq_prob`` is 0 (no draw, so such batches stay as they were)."""
+        cfg, spec = self.config, self.spec
+        if cfg.input_eq_prob <= 0:
+            return None, 1.0
+        u = torch.rand(batch, 1 + spec.num_params, generator=generator, device=self.bank.device, dtype=torch.float64)
+        norm = torch.where(self._gain_cols, 0.5 + (u[:, 1:] - 0.5) * cfg.input_eq_scale, u[:, 1:])
+        norm = torch.where((u[:, 0] < cfg.input_eq_prob)[:, None], norm, self._identity_norm)
+        return norm, spec.power_response(spec.from_norm(norm), self.grid)
 
 
 def spectrogram_eq_error_db(audio: np.ndarray, settings: EQSettings, config: FeatureConfig = FeatureConfig()

@@ -70,6 +70,8 @@ class TrainConfig:
     bandlimit_prob: float = 0.0  # probability that a recording lost its top band (scored on the band both hold)
     chain_mismatch_prob: float = 0.0  # probability that the reference has a mild chain EQ of its own, not in θ
     chain_mismatch_scale: float = 0.2  # its gains are the EQ's gains × this
+    input_eq_prob: float = 0.0  # probability that the input has an EQ of its own to undo (needs param_loss_weight 0)
+    input_eq_scale: float = 1.0  # its gains are the EQ's gains × this
     lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
     lts_dropout: float = 0.3  # ltsnet only: dropout between its MLP layers
     curve_head: bool = False  # ltsnet only: predict the EQ's response curve and fit the knobs to it (ModelConfig)
@@ -85,7 +87,8 @@ class TrainConfig:
         return PairConfig(crop_frames=self.crop_frames, variant_probs=tuple(self.variant_probs),
                           chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale,
                           bandlimit_prob=self.bandlimit_prob, chain_mismatch_prob=self.chain_mismatch_prob,
-                          chain_mismatch_scale=self.chain_mismatch_scale)
+                          chain_mismatch_scale=self.chain_mismatch_scale, input_eq_prob=self.input_eq_prob,
+                          input_eq_scale=self.input_eq_scale)
 
 
 def model_config(config: TrainConfig) -> ModelConfig:
@@ -114,20 +117,31 @@ def loss_grid(device: torch.device, points: int = LOSS_GRID_POINTS, sample_rate:
     return FrequencyGrid(np.geomspace(20.0, 20000.0, points), sample_rate, device=device)
 
 
+def target_response_db(params_norm_true: torch.Tensor, grid: FrequencyGrid,
+                       input_params_norm: torch.Tensor | None = None) -> torch.Tensor:
+    """The right answer's response (dB) on ``grid``: θ's ``(batch, 12)`` cascade, minus that of the input's own
+    EQ ``input_params_norm`` ``(batch, 12)`` when the input has one (``PairConfig.input_eq_prob``):
+    ``(batch, freqs)`` float64."""
+    true_db = DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(params_norm_true.double()), grid)
+    if input_params_norm is None:
+        return true_db
+    return true_db - DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(input_params_norm.double()), grid)
+
+
 def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Tensor,
-                     bandwidth_hz: torch.Tensor | None = None, grid_points: int = LOSS_GRID_POINTS) -> torch.Tensor:
-    """The training loss's response term: mean |dB| difference of the two cascades after removing the level
-    difference, on the :func:`loss_grid` of ``grid_points`` frequencies up to each pair's ``bandwidth_hz``
-    ``(batch,)`` (the band both recordings hold; all of it when ``None``): ``(batch,)``.
+                     bandwidth_hz: torch.Tensor | None = None, grid_points: int = LOSS_GRID_POINTS,
+                     input_params_norm: torch.Tensor | None = None) -> torch.Tensor:
+    """The training loss's response term: mean |dB| difference of the predicted cascade and the right answer
+    (:func:`target_response_db`) after removing the level difference, on the :func:`loss_grid` of
+    ``grid_points`` frequencies up to each pair's ``bandwidth_hz`` ``(batch,)`` (the band both recordings hold;
+    all of it when ``None``): ``(batch,)``.
 
     The evaluation metric is :func:`eqlib.metrics.response_error_db` (the same definition on 512 points, in
     physical units); the validation metrics in ``metrics.csv`` use that one.
     """
-    batch = params_norm_pred.shape[0]
     grid = loss_grid(params_norm_pred.device, grid_points)
-    params = DEFAULT_EQ.from_norm(torch.cat([params_norm_pred, params_norm_true]).double())
-    level_db = DEFAULT_EQ.grid_response_db(params, grid)
-    diff = level_db[:batch] - level_db[batch:]
+    diff = (DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(params_norm_pred.double()), grid)
+            - target_response_db(params_norm_true, grid, input_params_norm))
     if bandwidth_hz is None:
         return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
     weights = (grid.freqs_hz <= bandwidth_hz.double()[:, None]).double()
@@ -149,11 +163,13 @@ def band_grid(device: torch.device, features: FeatureConfig) -> FrequencyGrid:
 
 
 def curve_error_db(curve_db: torch.Tensor, curve_weights: torch.Tensor, params_norm_true: torch.Tensor,
-                   bandwidth_hz: torch.Tensor, grid: FrequencyGrid) -> torch.Tensor:
-    """A curve head's error: mean |dB| difference between its curve ``(batch, bands)`` and θ's response on the
-    band centres' ``grid`` (:func:`band_grid`), level removed, over the bands in ``curve_weights``
-    ``(batch, bands)`` up to each pair's ``bandwidth_hz`` ``(batch,)``: ``(batch,)``."""
-    true_db = DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(params_norm_true.double()), grid).float()
+                   bandwidth_hz: torch.Tensor, grid: FrequencyGrid,
+                   input_params_norm: torch.Tensor | None = None) -> torch.Tensor:
+    """A curve head's error: mean |dB| difference between its curve ``(batch, bands)`` and the right answer's
+    response (:func:`target_response_db`) on the band centres' ``grid`` (:func:`band_grid`), level removed,
+    over the bands in ``curve_weights`` ``(batch, bands)`` up to each pair's ``bandwidth_hz`` ``(batch,)``:
+    ``(batch,)``."""
+    true_db = target_response_db(params_norm_true, grid, input_params_norm).float()
     weights = curve_weights * (grid.freqs_hz[None] <= bandwidth_hz.double()[:, None]).float()
     return weighted_level_free_l1(curve_db.float() - true_db, weights)
 
@@ -169,11 +185,12 @@ def compute_loss(model: torch.nn.Module, batch: dict, config: TrainConfig) -> tu
     if config.curve_head:
         grid = band_grid(out.curve_db.device, getattr(model, "module", model).config.features)
         loss = curve_error_db(out.curve_db, out.curve_weights, batch["params_norm"], batch["bandwidth_hz"],
-                              grid).mean()
+                              grid, batch.get("input_params_norm")).mean()
         return loss, {"loss": loss.detach(), "response_db": loss.detach()}
     pred = out.params_norm.float()
     param_loss = (pred - batch["params_norm"]).abs().mean()
-    resp = response_loss_db(pred, batch["params_norm"], batch.get("bandwidth_hz"), config.loss_grid_points).mean()
+    resp = response_loss_db(pred, batch["params_norm"], batch.get("bandwidth_hz"), config.loss_grid_points,
+                            batch.get("input_params_norm")).mean()
     loss = config.param_loss_weight * param_loss + config.response_loss_weight * resp
     return loss, {"loss": loss.detach(), "param_l1": param_loss.detach(), "response_db": resp.detach()}
 
@@ -327,6 +344,8 @@ def make_optimiser(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
 
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> dict:
     """Train one model; returns the best validation metrics. Runs under DDP if ``WORLD_SIZE`` > 1."""
+    if config.input_eq_prob > 0 and config.param_loss_weight > 0:
+        raise ValueError("input_eq_prob needs param_loss_weight 0: the right answer is then a response curve")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     device = pick_device(config.device)
     if distributed:
@@ -356,7 +375,9 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             print(f"resumed from {out_dir / 'last.pt'} at step {step}")
 
     sampler = make_sampler(config, "train", device, config.seed, config.num_excerpts)
-    val_sampler = make_sampler(config, "val", device, config.seed + 1, max(64, config.num_excerpts // 8))
+    # validation scores the evaluation's task: θ on the reference, no EQ of the input's own
+    val_sampler = make_sampler(replace(config, input_eq_prob=0.0), "val", device, config.seed + 1,
+                               max(64, config.num_excerpts // 8))
     val_gen = torch.Generator(device).manual_seed(config.seed + 2)
     val_batches = [val_sampler.sample(min(64, config.val_pairs), val_gen)
                    for _ in range(max(1, config.val_pairs // 64))]
@@ -427,6 +448,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         parser.error(str(err))
     args["variant_probs"] = tuple(args["variant_probs"])
+    if args["input_eq_prob"] > 0 and args["param_loss_weight"] > 0:
+        parser.error("--input-eq-prob needs --param-loss-weight 0: with an input EQ the right answer is a response "
+                     "curve (θ's minus the input EQ's), not knobs")
     if args["tts_share"] > 0:
         from eqlib.tts_voices import ENGINE, available
 

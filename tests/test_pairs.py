@@ -1,13 +1,17 @@
 """Spectrogram-domain pairs: close to filtering the waveform, variants behave, seeds fix batches."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
+from eqlib.biquad import FrequencyGrid
 from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.examples import list_examples, load_example
 from eqlib.features import FeatureConfig, PowerSpectrogram
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank, eq_power_response, spectrogram_eq_error_db
+from eqlib.train import target_response_db
 
 CONFIG = FeatureConfig()
 
@@ -172,3 +176,22 @@ def test_bank_matches_stft_of_the_excerpt(speech_clips):
     bank = SpectrogramBank(speech_clips[:1], ["a"], CONFIG)
     direct = PowerSpectrogram(CONFIG)(torch.as_tensor(speech_clips[0])[None])
     torch.testing.assert_close(bank.power.float(), direct, rtol=1e-2, atol=1e-12)  # bfloat16 storage
+
+
+def test_an_input_eq_of_its_own_is_undone_by_the_right_answer_and_leaves_other_draws_alone(speech_clips):
+    """With ``input_eq_prob`` the input passes through θ_in, so reference / input = |H_θ|² / |H_θin|² on one
+    clip; every other draw of the batch is what it is without it (the input's EQ is a second, later draw)."""
+    twin = SpectrogramBank([speech_clips[0]] * 2, ["a", "b"], CONFIG)
+    plain = PairConfig(crop_frames=twin.num_frames, chain_prob=0.0, level_range_db=0.0)
+    without = PairSampler(twin, plain).sample(16, torch.Generator().manual_seed(6), variant="other_speaker")
+    pairs = PairSampler(twin, replace(plain, input_eq_prob=1.0)).sample(16, torch.Generator().manual_seed(6),
+                                                                         variant="other_speaker")
+    assert "input_params_norm" not in without
+    torch.testing.assert_close(pairs["params_norm"], without["params_norm"])
+    torch.testing.assert_close(pairs["power_ref"], without["power_ref"])
+    freqs = torch.as_tensor(twin.config.bank_freqs_hz())
+    wanted_db = target_response_db(pairs["params_norm"], FrequencyGrid(freqs, 44100), pairs["input_params_norm"])
+    ratio_db = 10 * torch.log10(pairs["power_ref"].double().sum(-1) / pairs["power_in"].double().sum(-1))
+    held = freqs <= 20000  # rows above FULL_BAND_HZ are floored
+    assert float((ratio_db - wanted_db)[:, held].abs().max()) < 0.01
+    assert float(wanted_db[:, held].abs().mean()) > 3.0  # θ_in is not the flat EQ

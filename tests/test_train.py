@@ -56,6 +56,24 @@ def test_response_loss_ignores_what_lies_above_the_shared_band():
     assert loss[0] > 1.0 and loss[1] < 0.3
 
 
+def test_an_input_with_the_references_eq_needs_no_eq_and_a_flat_input_needs_theta():
+    """With an input EQ θ_in the right answer is θ's response minus θ_in's (``PairConfig.input_eq_prob``)."""
+    theta, flat = torch.rand(5, 12, generator=torch.Generator().manual_seed(3)), torch.full((5, 12), 0.5)
+    assert response_loss_db(flat, theta, input_params_norm=theta).abs().max() < 1e-5
+    assert response_loss_db(theta, theta, input_params_norm=flat).abs().max() < 1e-5
+    assert (response_loss_db(theta, theta, input_params_norm=theta) > 0.5).all()
+
+
+def test_an_input_eq_needs_the_response_loss_alone(tmp_path):
+    with pytest.raises(ValueError, match="param_loss_weight 0"):
+        train(TrainConfig(**TINY, input_eq_prob=0.5, param_loss_weight=1.0), tmp_path / "run", progress=False)
+    found = subprocess.run([sys.executable, "-m", "eqlib.train", "--out", str(tmp_path / "cli"), "--input-eq-prob",
+                            "0.5", "--param-loss-weight", "1"], capture_output=True, text=True)
+    assert found.returncode == 2 and "Traceback" not in found.stderr
+    assert found.stderr.strip().splitlines()[-1].endswith("not knobs")
+    assert not (tmp_path / "cli").exists()
+
+
 def test_response_loss_is_the_metric_on_a_coarser_grid():
     """The loss term and the evaluation metric share one definition; only the grid differs (64 vs 512 points)."""
     gen = torch.Generator().manual_seed(3)
