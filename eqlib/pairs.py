@@ -43,9 +43,9 @@ class PairConfig:
     chain_mismatch_prob: float = 0.0  # probability that the reference has a recording chain of its own on top
     chain_mismatch_scale: float = 0.2  # that chain's gains are the EQ's gains × this (±3 dB): not part of θ
     bandlimit_prob: float = 0.0  # probability that a recording lost its top band (a 16–24 kHz or lossy original)
+    bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
     input_eq_prob: float = 0.0  # probability that the input passes through an EQ of its own: a problem to undo
     input_eq_scale: float = 1.0  # that EQ's gains are the EQ's gains × this (±15 dB by default)
-    bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
 
 
 def eq_power_response(spec: EQSpec, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
