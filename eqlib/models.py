@@ -235,16 +235,16 @@ class EQNet(PairModel):
 
 
 CURVE_MAX_HZ = 20000.0  # a curve head's curve is fitted up to here (the metric's top)
-EMPTY_TOP_FROM_HZ = 2000.0  # a recording's band-limited (empty) top is looked for above here (Hz)
-EMPTY_TOP_DROP_DB = 30.0  # ... as the first band above which every band lies this far below the level
+EMPTY_TOP_FROM_HZ = 2000.0  # a band-limited recording's empty top is looked for above here (Hz)
+EMPTY_TOP_DROP_DB = 30.0  # it starts where a band and all above it lie this far (dB) below the band ...
 EMPTY_TOP_SPAN_OCT = 0.5  # ... this many octaves lower
 
 
 def empty_top_bands(lts_db: torch.Tensor, centres_hz: torch.Tensor) -> torch.Tensor:
     """``(batch, bands)`` True on a band-limited recording's empty top: from the first band at or above
     ``EMPTY_TOP_FROM_HZ`` whose level and every higher band's lie ``EMPTY_TOP_DROP_DB`` below the band
-    ``EMPTY_TOP_SPAN_OCT`` lower, upwards. A resampled recording's top falls by tens of dB within a few
-    hundredths of an octave; a natural spectrum rolls off far more slowly.
+    ``EMPTY_TOP_SPAN_OCT`` lower, upwards. A resampled recording's top falls by tens of dB within a small
+    fraction of an octave; a natural spectrum rolls off far more slowly.
 
     Args:
         lts_db: long-term band levels ``(batch, bands)`` in dB on log-spaced ``centres_hz`` ``(bands,)`` (Hz).

@@ -218,7 +218,8 @@ class PairSampler:
         reference of a pair without shared content also passes through a mild EQ of its own that θ does not
         include (recordings from two chains differ by more than θ). With ``input_eq_prob`` the input passes
         through an EQ ``θ_in`` of its own (``input_params_norm`` ``(batch, 12)``, the flat EQ elsewhere; the key
-        is there only then): the right answer is then θ's response minus θ_in's (:func:`eqlib.train.target_response_db`).
+        is there only then): the right answer is then θ's response minus θ_in's
+        (:func:`eqlib.train.target_response_db`).
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
         ``generator`` (on the bank's device; a second one for the input's EQ), so a seed fixes the batch.
