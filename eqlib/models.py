@@ -302,7 +302,6 @@ class LTSNet(PairModel):
         if config.curve_head:
             nn.init.zeros_(self.predictor[-1].weight)
             nn.init.zeros_(self.predictor[-1].bias)
-            self.register_buffer("curve_bands", (centres <= CURVE_MAX_HZ).float(), persistent=False)
             self.register_buffer("band_centres", centres.double(), persistent=False)
 
     def frame_features(self, rows: torch.Tensor) -> torch.Tensor:
@@ -341,7 +340,7 @@ class LTSNet(PairModel):
         """``(batch, bands)`` 1.0 where both recordings' long-term band powers lie within
         ``SILENCE_BELOW_PEAK_DB`` of their peak and above ``SILENCE_FLOOR_DB`` (the spectral fit's rule), below
         a band-limited recording's empty top (:func:`empty_top_bands`) and at most ``CURVE_MAX_HZ``; else 0.0."""
-        audible = self.curve_bands.expand(latent_in.shape[0], -1).clone()
+        audible = (self.band_centres <= CURVE_MAX_HZ).float().expand(latent_in.shape[0], -1).clone()
         for latent in (latent_in, latent_ref):
             lts = 10 * torch.log10(latent[:, :audible.shape[1]].double().clamp_min(1e-300))
             audible *= ((lts > lts.max(dim=-1, keepdim=True).values - SILENCE_BELOW_PEAK_DB)

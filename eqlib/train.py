@@ -142,9 +142,8 @@ def response_loss_db(params_norm_pred: torch.Tensor, params_norm_true: torch.Ten
     grid = loss_grid(params_norm_pred.device, grid_points)
     diff = (DEFAULT_EQ.grid_response_db(DEFAULT_EQ.from_norm(params_norm_pred.double()), grid)
             - target_response_db(params_norm_true, grid, input_params_norm))
-    if bandwidth_hz is None:
-        return (diff - diff.mean(dim=-1, keepdim=True)).abs().mean(dim=-1).float()
-    weights = (grid.freqs_hz <= bandwidth_hz.double()[:, None]).double()
+    weights = (torch.ones_like(diff) if bandwidth_hz is None
+               else (grid.freqs_hz <= bandwidth_hz.double()[:, None]).double())
     return weighted_level_free_l1(diff, weights).float()
 
 
