@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from eqlib.inference import output_settings
 from eqlib.models import PairModel
 
 LATENT_KINDS = ("input", "reference", "fed")
@@ -43,7 +44,7 @@ def collect_latents(model: PairModel, pairs: Sequence[AudioPair], batch_size: in
 
     Returns:
         ``{"input": (pairs, latent_dim), "reference": (pairs, latent_dim), "fed": (pairs, fed_dim),
-        "params_norm": (pairs, 12)}`` as float64 numpy arrays.
+        "params_norm": (pairs, 12)}`` as float64 numpy arrays; a curve head's knobs are those fitted to its curve.
     """
     if len(pairs) == 0:
         raise ValueError("collect_latents needs at least one pair")
@@ -65,9 +66,9 @@ def collect_latents(model: PairModel, pairs: Sequence[AudioPair], batch_size: in
         audio_in = torch.as_tensor(np.stack([np.asarray(p.input, dtype=np.float32) for p in batch]), device=device)
         audio_ref = torch.as_tensor(np.stack([np.asarray(p.reference, dtype=np.float32) for p in batch]), device=device)
         result = model.forward_audio(audio_in, audio_ref)
-        for key, value in (("input", result.latent_in), ("reference", result.latent_ref),
-                           ("fed", result.latent_fed), ("params_norm", result.params_norm)):
+        for key, value in (("input", result.latent_in), ("reference", result.latent_ref), ("fed", result.latent_fed)):
             out[key].append(value.double().cpu().numpy())
+        out["params_norm"].append(np.stack([settings.to_norm() for settings in output_settings(model, result)]))
     model.train(was_training)
     return {k: np.concatenate(v) for k, v in out.items()}
 

@@ -1,5 +1,7 @@
 """LTSNet's curve head: it answers a response curve, the knobs are fitted to it, and it trains end to end."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ from eqlib.eq import EQSettings
 from eqlib.examples import list_examples, load_example
 from eqlib.features import DB_SCALE
 from eqlib.inference import Predictor, load_predictor
+from eqlib.latents import collect_latents
 from eqlib.metrics import response_error_db
 from eqlib.models import build_model, empty_top_bands
 from eqlib.train import TrainConfig, band_grid, curve_error_db, model_config, train
@@ -101,3 +104,16 @@ def test_a_curve_head_trains_and_its_checkpoint_predicts(tmp_path):
     predictor = load_predictor(weights=tmp_path / "best.pt")
     audio, _ = load_example(list_examples("speech")[0])
     assert isinstance(predictor.predict(audio, audio[::-1].copy()), EQSettings)
+
+
+def test_collected_latents_of_a_curve_head_carry_the_knobs_fitted_to_its_curve():
+    """``collect_latents`` answers, per pair, the normalised knobs that ``Predictor.predict`` gives (gate off)."""
+    torch.manual_seed(0)
+    model = build_model(CURVE).eval()
+    audio, rate = load_example(list_examples("speech")[0])
+    eq = EQSettings([[4.0, 150.0, 0.8], [-5.0, 700.0, 1.5], [6.0, 4000.0, 2.0], [-3.0, 9000.0, 0.7]])
+    pair = SimpleNamespace(input=audio[: 3 * rate], reference=eq.apply(audio, rate).astype(np.float32)[: 3 * rate])
+    latents = collect_latents(model, [pair, pair], progress=False)
+    expected = Predictor(model).predict(pair.input, pair.reference).to_norm()
+    assert latents["params_norm"].shape == (2, 12)
+    np.testing.assert_allclose(latents["params_norm"], np.stack([expected, expected]), atol=1e-3)
