@@ -46,6 +46,11 @@ class PairConfig:
     bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
     input_eq_prob: float = 0.0  # probability that the input passes through an EQ of its own: a problem to undo
     input_eq_scale: float = 1.0  # that EQ's gains are the EQ's gains × this (±15 dB by default)
+    input_chain_prob: float = 0.0  # probability that the input has a recording chain of its own: not part of θ
+    input_chain_scale: float = 0.2  # that chain's gains are the EQ's gains × this (not undone, unlike input_eq)
+    filter_prob: float = 0.0  # probability, per recording and filter, of a chain's high-pass and of its low-pass
+    highpass_hz: tuple[float, float] = (40.0, 300.0)  # a high-pass's corner range (log-uniform), order 1–4
+    lowpass_hz: tuple[float, float] = (3000.0, 16000.0)  # a low-pass's corner range (log-uniform), order 1–2
 
 
 def eq_power_response(spec: EQSpec, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
@@ -219,7 +224,12 @@ class PairSampler:
         include (recordings from two chains differ by more than θ). With ``input_eq_prob`` the input passes
         through an EQ ``θ_in`` of its own (``input_params_norm`` ``(batch, 12)``, the flat EQ elsewhere; the key
         is there only then): the right answer is then θ's response minus θ_in's
-        (:func:`eqlib.train.target_response_db`).
+        (:func:`eqlib.train.target_response_db`). With ``input_chain_prob`` the input of a pair without shared
+        content passes through a chain EQ of its own that the right answer keeps (the input's chain is not
+        θ's business): with ``chain_mismatch_prob``, the two recordings come from two unrelated chains. With
+        ``filter_prob`` each recording may also pass through a chain's Butterworth-shaped high-pass (a rumble
+        filter, a small microphone) and low-pass (a dull microphone, a codec): steeper than any shelf of the
+        EQ and not part of θ; a same-content pair's two recordings share the input's.
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
         ``generator`` (on the bank's device; a second one for the input's EQ), so a seed fixes the batch.
@@ -256,12 +266,50 @@ class PairSampler:
                                     torch.minimum(bank.bandwidth_hz[index_ref], self._bandwidth(u_limited_ref, u_cutoff_ref)))
         above = self.grid.freqs_hz > torch.stack([bandwidth_in, bandwidth_ref])[:, :, None]  # (2, batch, rows)
         input_norm, input_eq = self._input_eq(batch, generator)
+        input_chain = self._input_chain(same, generator)
+        filter_in, filter_ref = self._chain_filters(same, generator)
         gains = torch.where(above, BANDLIMIT_FLOOR,
-                            torch.stack([chain * input_eq * levels[:, :1], chain * own * theta * levels[:, 1:]]))
+                            torch.stack([chain * filter_in * input_chain * input_eq * levels[:, :1],
+                                         chain * filter_ref * own * theta * levels[:, 1:]]))
         gains = gains.float()[..., None]
         drawn = {"power_in": power_in * gains[0], "power_ref": power_ref * gains[1], "params_norm": params_norm.float(),
                  "variant": kinds, "bandwidth_hz": torch.minimum(bandwidth_in, bandwidth_ref).float()}
         return drawn if input_norm is None else {**drawn, "input_params_norm": input_norm.float()}
+
+    def _input_chain(self, same: torch.Tensor, generator: torch.Generator) -> torch.Tensor | float:
+        """The power response ``(batch, rows)`` of the input's own chain (flat on rows without one or with shared
+        content ``same`` ``(batch,)``); ``1.0`` when ``input_chain_prob`` is 0 (no draw: batches stay as they were)."""
+        cfg, spec = self.config, self.spec
+        if cfg.input_chain_prob <= 0:
+            return 1.0
+        u = torch.rand(same.shape[0], 1 + spec.num_params, generator=generator, device=self.bank.device,
+                       dtype=torch.float64)
+        norm = torch.where(self._gain_cols, 0.5 + (u[:, 1:] - 0.5) * cfg.input_chain_scale, u[:, 1:])
+        norm = torch.where(((u[:, 0] < cfg.input_chain_prob) & ~same)[:, None], norm, self._identity_norm)
+        return spec.power_response(spec.from_norm(norm), self.grid)
+
+    def _chain_filters(self, same: torch.Tensor, generator: torch.Generator
+                       ) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+        """Power responses ``(batch, rows)`` of the input's and the reference's chain filters (high-pass times
+        low-pass, flat where not drawn; the reference shares the input's on ``same`` pairs); ``(1.0, 1.0)`` when
+        ``filter_prob`` is 0 (no draw)."""
+        cfg = self.config
+        if cfg.filter_prob <= 0:
+            return 1.0, 1.0
+        u = torch.rand(2, same.shape[0], 6, generator=generator, device=self.bank.device, dtype=torch.float64)
+        u[1] = torch.where(same[:, None], u[0], u[1])
+        freqs = self.grid.freqs_hz.clamp_min(1.0)
+        responses = []
+        for side in u:
+            power = torch.ones(same.shape[0], len(freqs), dtype=torch.float64, device=self.bank.device)
+            for (lo, hi), (u_on, u_corner, u_order), orders, sign in (
+                    (cfg.highpass_hz, side[:, 0:3].unbind(-1), 4, -1.0), (cfg.lowpass_hz, side[:, 3:6].unbind(-1), 2, 1.0)):
+                corner = lo * (hi / lo) ** u_corner
+                order = 1 + (u_order * orders).floor().clamp_max(orders - 1)
+                shaped = 1.0 / (1.0 + (freqs[None] / corner[:, None]) ** (2 * sign * order[:, None]))
+                power = power * torch.where((u_on < cfg.filter_prob)[:, None], shaped, 1.0)
+            responses.append(power)
+        return responses[0], responses[1]
 
     def _input_eq(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor | None, torch.Tensor | float]:
         """The input's own EQ: ``(params_norm (batch, 12), power response (batch, rows))``, the flat EQ on rows

@@ -72,6 +72,9 @@ class TrainConfig:
     chain_mismatch_scale: float = 0.2  # its gains are the EQ's gains × this
     input_eq_prob: float = 0.0  # probability that the input has an EQ of its own to undo (needs param_loss_weight 0)
     input_eq_scale: float = 1.0  # its gains are the EQ's gains × this
+    input_chain_prob: float = 0.0  # probability that the input has a chain EQ of its own, not undone (not in θ)
+    input_chain_scale: float = 0.2  # its gains are the EQ's gains × this
+    filter_prob: float = 0.0  # per recording: probability of a chain's high-pass, and of its low-pass (not in θ)
     lts_difference: bool = True  # ltsnet only: the head also sees the raw long-term spectral difference
     lts_dropout: float = 0.3  # ltsnet only: dropout between its MLP layers
     curve_head: bool = False  # ltsnet only: predict the EQ's response curve and fit the knobs to it (ModelConfig)
@@ -88,7 +91,8 @@ class TrainConfig:
                           chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale,
                           bandlimit_prob=self.bandlimit_prob, chain_mismatch_prob=self.chain_mismatch_prob,
                           chain_mismatch_scale=self.chain_mismatch_scale, input_eq_prob=self.input_eq_prob,
-                          input_eq_scale=self.input_eq_scale)
+                          input_eq_scale=self.input_eq_scale, input_chain_prob=self.input_chain_prob,
+                          input_chain_scale=self.input_chain_scale, filter_prob=self.filter_prob)
 
 
 def model_config(config: TrainConfig) -> ModelConfig:

@@ -195,3 +195,42 @@ def test_an_input_eq_of_its_own_is_undone_by_the_right_answer_and_leaves_other_d
     held = freqs <= 20000  # rows above FULL_BAND_HZ are floored
     assert float((ratio_db - wanted_db)[:, held].abs().max()) < 0.01
     assert float(wanted_db[:, held].abs().mean()) > 3.0  # θ_in is not the flat EQ
+
+
+def test_an_input_chain_of_its_own_is_kept_by_the_right_answer_and_spares_shared_content(speech_clips):
+    """With ``input_chain_prob`` the input of a pair without shared content passes through a chain EQ that θ
+    does not include (the reference and θ are as without it); a same-content pair's input stays as it was."""
+    twin = SpectrogramBank([speech_clips[0]] * 2, ["a", "b"], CONFIG)
+    plain = PairConfig(crop_frames=twin.num_frames, chain_prob=0.0, level_range_db=0.0)
+    chained = replace(plain, input_chain_prob=1.0, input_chain_scale=0.5)
+    for variant, changed in (("other_speaker", True), ("same_content", False)):
+        without = PairSampler(twin, plain).sample(16, torch.Generator().manual_seed(6), variant=variant)
+        pairs = PairSampler(twin, chained).sample(16, torch.Generator().manual_seed(6), variant=variant)
+        assert "input_params_norm" not in pairs  # nothing for the right answer to undo
+        for key in ("params_norm", "power_ref"):
+            torch.testing.assert_close(pairs[key], without[key])
+        held = torch.as_tensor(twin.config.bank_freqs_hz()) <= 20000
+        ratio_db = 10 * torch.log10(pairs["power_in"].double().sum(-1) / without["power_in"].double().sum(-1))
+        assert (float(ratio_db[:, held].abs().mean()) > 0.3) == changed
+
+
+def test_chain_filters_cut_the_extremes_not_theta_and_are_shared_by_shared_content(speech_clips):
+    """With ``filter_prob`` 1 every recording passes through a high-pass (corner ≤ 300 Hz) and a low-pass
+    (corner ≥ 3 kHz): tens of dB less at 30 Hz, under 1 dB less at 1 kHz; θ is drawn as without them; a
+    same-content pair's reference is still its input times |H_θ|² (one chain for both)."""
+    twin = SpectrogramBank([speech_clips[0]] * 2, ["a", "b"], CONFIG)
+    plain = PairConfig(crop_frames=twin.num_frames, chain_prob=0.0, level_range_db=0.0)
+    filtered = replace(plain, filter_prob=1.0)
+    freqs = torch.as_tensor(twin.config.bank_freqs_hz())
+    without = PairSampler(twin, plain).sample(16, torch.Generator().manual_seed(6), variant="other_speaker")
+    pairs = PairSampler(twin, filtered).sample(16, torch.Generator().manual_seed(6), variant="other_speaker")
+    torch.testing.assert_close(pairs["params_norm"], without["params_norm"])
+    cut_db = 10 * torch.log10(pairs["power_in"].double().sum(-1) / without["power_in"].double().sum(-1))
+    at = {hz: int((freqs - hz).abs().argmin()) for hz in (30.0, 1000.0)}
+    assert float(cut_db[:, at[30.0]].max()) < -3.0 and float(cut_db[:, at[1000.0]].abs().max()) < 1.0
+    same = PairSampler(twin, filtered).sample(16, torch.Generator().manual_seed(7), variant="same_content")
+    theta = DEFAULT_EQ.from_norm(same["params_norm"].double())
+    h2 = eq_power_response(DEFAULT_EQ, theta, freqs, 44100)
+    ratio_db = 10 * torch.log10(same["power_ref"].double().sum(-1) / (same["power_in"].double().sum(-1) * h2))
+    held = (freqs <= 20000) & (freqs >= 100)  # rows above FULL_BAND_HZ are floored; the deepest cuts lose precision
+    assert float(ratio_db[:, held].abs().max()) < 0.05
