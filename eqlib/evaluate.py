@@ -50,6 +50,7 @@ REAL_CHAINS_ONLY = "cross-chain, real chains only"
 EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
 APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
+BY_REFERENCE_CHAIN = "cross-chain by the reference's chain"  # the heading of reference_chain_table
 
 
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
@@ -253,6 +254,20 @@ def results_table(results: dict[str, dict[str, dict[str, np.ndarray]]],
     return "\n\n".join(blocks) + "\n"
 
 
+def reference_chain_table(by_system: dict[str, dict[str, np.ndarray]], key: str = "response_db") -> str:
+    """Markdown: the mean ``key`` of each system (rows) over the cross-chain pairs whose reference comes from each
+    chain (columns, with their pair counts): which chain's colouring a system copies as if it were EQ."""
+    chains = np.asarray(next(iter(by_system.values()))["reference_chain"])
+    names = sorted(set(chains.tolist()))
+    lines = [f"### {BY_REFERENCE_CHAIN}, {key} (mean over the pairs whose reference comes from it)",
+             "", "| system | " + " | ".join(f"{name} ({int((chains == name).sum())})" for name in names) + " |",
+             "|---|" + "---:|" * len(names)]
+    for system, metrics in by_system.items():
+        values = _per_pair(np.asarray(metrics[key]))
+        lines.append(f"| {system} | " + " | ".join(f"{values[chains == name].mean():.2f}" for name in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def paired_table(results: dict[str, dict[str, dict[str, np.ndarray]]], first: str, second: str,
                  key: str = "response_db") -> str:
     """Markdown: per set, the per-pair difference ``first − second`` of ``key`` as mean ± 95 % CI.
@@ -305,7 +320,8 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
     ``num_pairs`` pairs per set (default: each set's size); torch runs on one thread (:func:`eqlib.runtime.one_thread`).
     Scoring ``cross-chain`` adds the blocks ``REAL_CHAINS_ONLY`` (its pairs without a synthetic recording) and
-    ``EARLIER_CHAINS`` (its pairs between the first deciding set's chains).
+    ``EARLIER_CHAINS`` (its pairs between the first deciding set's chains), and to each of its systems' results
+    ``reference_chain`` ``(pairs,)``, the chain each pair's reference comes from (:func:`reference_chain_table`).
     """
     from eqlib import evalsets
 
@@ -322,6 +338,9 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
                 bar.update()
             if set_name != "cross-chain":
                 continue
+            reference_chains = np.array([c[1] or "unknown" for c in _chains(pairs)])
+            for by_system in results[set_name].values():
+                by_system["reference_chain"] = reference_chains
             for block, mask in ((REAL_CHAINS_ONLY, real_chain_mask(pairs)), (EARLIER_CHAINS, first_chains_mask(pairs))):
                 if mask.any() and not mask.all():
                     results[block] = {n: subset_results(r, mask) for n, r in results[set_name].items()}
@@ -352,6 +371,8 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
               f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n{built_from}\n\n")
     table = results_table(results)
+    if "reference_chain" in next(iter(results.get("cross-chain", {"": {}}).values())):
+        table += "\n" + reference_chain_table(results["cross-chain"])
     for first, second in paired or ():
         table += "\n" + paired_table(results, first, second)
     if cases is not None:

@@ -15,7 +15,8 @@ runs that check). How a file becomes a block (its *view*):
 - ``<!-- generated from figures/results.md as response-table -->``: the "response (dB)" column of every set in
   an ``eqlib.evaluate`` results file, one row per system and one column per set, the lowest mean in bold;
 - ``as application-cases``: the application cases of a file written with ``--application-cases``, one row per
-  system and one column per case.
+  system and one column per case;
+- ``as reference-chains``: the cross-chain errors by the reference's chain of an ``eqlib.evaluate`` results file.
 
 :func:`write_cli_example` runs ``eqlib match`` on two shipped clips and writes the transcript the README shows.
 """
@@ -119,7 +120,21 @@ def application_cases_table(results_md: str) -> str:
     return "\n".join(lines)
 
 
-VIEWS: dict[str, Callable[[str], str]] = {"response-table": response_table, "application-cases": application_cases_table}
+def reference_chains_table(results_md: str) -> str:
+    """The table of the ``### cross-chain by the reference's chain`` section of an ``eqlib.evaluate`` results file
+    (:func:`eqlib.evaluate.reference_chain_table`), system names as code. Raises :class:`ReadmeSyncError` when the
+    file has no such section."""
+    from eqlib.evaluate import BY_REFERENCE_CHAIN  # the heading eqlib.evaluate writes
+
+    sections = [s for s in re.split(r"^### ", results_md, flags=re.M)[1:] if s.startswith(BY_REFERENCE_CHAIN)]
+    if not sections:
+        raise ReadmeSyncError(f"no '### {BY_REFERENCE_CHAIN}' section (python -m eqlib.evaluate --sets cross-chain)")
+    lines = [line for line in sections[0].splitlines() if line.startswith("|")]
+    return "\n".join(lines[:2] + [re.sub(r"^\| ([^|]+?) \|", r"| `\1` |", line) for line in lines[2:]])
+
+
+VIEWS: dict[str, Callable[[str], str]] = {"response-table": response_table, "application-cases": application_cases_table,
+                                          "reference-chains": reference_chains_table}
 
 
 def render(path: str, view: str | None, root: Path) -> str:

@@ -14,8 +14,8 @@ from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
 from eqlib.evaluate import (REAL_CHAINS_ONLY, TABLE_METRICS, evaluate_system, identity_system, load_named_system,
-                            main, paired_table, real_chain_mask, results_table, spectral_system, subset_results,
-                            write_results)
+                            main, paired_table, real_chain_mask, reference_chain_table, results_table,
+                            spectral_system, subset_results, write_results)
 
 SR = 44100
 
@@ -81,8 +81,10 @@ def test_checkpoint_systems_are_labelled_and_use_that_checkpoint(tmp_path, monke
     monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: pairs)
     out = tmp_path / "results.md"
     main(["--systems", f"mine={weights}", f"hybrid_mine={weights}", "--sets", "cross-chain", "--out", str(out)])
-    rows = {line.split("|")[1].strip(): line for line in out.read_text().splitlines() if line.startswith("| ")}
+    main_table, by_chain = out.read_text().split("### cross-chain by the reference's chain")
+    rows = {line.split("|")[1].strip(): line for line in main_table.splitlines() if line.startswith("| ")}
     assert set(rows) == {"system", "mine", "hybrid_mine"}
+    assert "| system | unknown (2) |" in by_chain  # these pairs name no chain
     # the "mine" row's gain error is that of the checkpoint's own predictions (not the shipped weights)
     predictor = load_predictor(weights=weights)
     predicted = np.stack([predictor.predict(p.input, p.reference).params for p in pairs])
@@ -130,6 +132,15 @@ def test_real_chain_block_keeps_only_pairs_without_a_synthetic_recording():
     table = results_table({REAL_CHAINS_ONLY: {"identity": {k: v for k, v in kept.items()}}},
                           metrics=(("response_db", "response (dB)"),))
     assert f"### {REAL_CHAINS_ONLY} (2 pairs)" in table and "2.50" in table
+
+
+def test_reference_chain_table_averages_each_systems_error_over_the_pairs_whose_reference_is_from_a_chain():
+    chains = np.array(["vctk", "ljspeech", "vctk", "ami"])
+    by_system = {"x": {"response_db": np.array([1.0, 6.0, 3.0, 4.0]), "reference_chain": chains},
+                 "y": {"response_db": np.array([2.0, 3.0, 2.0, 1.0]), "reference_chain": chains}}
+    table = reference_chain_table(by_system)
+    assert "| system | ami (1) | ljspeech (1) | vctk (2) |" in table
+    assert "| x | 4.00 | 6.00 | 2.00 |" in table and "| y | 1.00 | 3.00 | 2.00 |" in table
 
 
 def test_paired_table_is_the_mean_and_ci_of_per_pair_differences():

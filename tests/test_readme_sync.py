@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, find_blocks, main, refreshed,
-                               response_table, stale_blocks, write_cli_example)
+from eqlib.evaluate import reference_chain_table
+from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, find_blocks, main,
+                               reference_chains_table, refreshed, response_table, stale_blocks, write_cli_example)
 from eqlib.runtime import repo_root
 
 RESULTS = """## Evaluation results
@@ -121,3 +122,16 @@ Words.
     assert response_table(text).splitlines()[2] == "| `a` | **1.00 ± 0.10** |"  # the cases section is not a set
     with pytest.raises(ReadmeSyncError, match="--application-cases"):
         application_cases_table(text.split("### The application cases")[0])
+
+
+def test_reference_chains_view_is_evaluates_by_chain_table_with_systems_as_code():
+    import numpy as np
+
+    chains = np.array(["vctk", "ljspeech"])
+    written = "### cross-chain (2 pairs)\n\n| system | response (dB) |\n|---|---:|\n| a | 1.00 ± 0.10 |\n\n" + \
+        reference_chain_table({"a": {"response_db": np.array([1.0, 5.0]), "reference_chain": chains}})
+    assert reference_chains_table(written).splitlines() == [
+        "| system | ljspeech (1) | vctk (1) |", "|---|---:|---:|", "| `a` | 5.00 | 1.00 |"]
+    assert response_table(written).splitlines()[2] == "| `a` | **1.00 ± 0.10** |"  # the by-chain table is not a set
+    with pytest.raises(ReadmeSyncError, match="cross-chain"):
+        reference_chains_table(written.split("### cross-chain by")[0])
