@@ -232,7 +232,8 @@ class PairSampler:
         EQ and not part of θ; a same-content pair's two recordings share the input's.
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
-        ``generator`` (on the bank's device; a second one for the input's EQ), so a seed fixes the batch.
+        ``generator`` (on the bank's device; later ones for the input's EQ, the input's chain and the chain filters,
+        each only when its probability is above 0), so a seed fixes the batch.
         """
         cfg, bank, spec = self.config, self.bank, self.spec
         num = spec.num_params
