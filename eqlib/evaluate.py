@@ -371,7 +371,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
               f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n{built_from}\n\n")
     table = results_table(results)
-    if "reference_chain" in next(iter(results.get("cross-chain", {"": {}}).values())):
+    if "cross-chain" in results:  # evaluate_sets gave each of its systems a reference_chain
         table += "\n" + reference_chain_table(results["cross-chain"])
     for first, second in paired or ():
         table += "\n" + paired_table(results, first, second)

@@ -254,10 +254,8 @@ class PairSampler:
         power_in, power_ref = self._crop(torch.cat([index_in, index_ref]), torch.cat([start_in, start_ref])).split(batch)
 
         params_norm, chain_norm, own_norm = u[:, _SCALAR_DRAWS:].split(num, dim=1)
-        chain_norm = torch.where(self._gain_cols, 0.5 + (chain_norm - 0.5) * cfg.chain_gain_scale, chain_norm)
-        chain_norm = torch.where((u_chain < cfg.chain_prob)[:, None], chain_norm, self._identity_norm)
-        own_norm = torch.where(self._gain_cols, 0.5 + (own_norm - 0.5) * cfg.chain_mismatch_scale, own_norm)
-        own_norm = torch.where(((u_mismatch < cfg.chain_mismatch_prob) & ~same)[:, None], own_norm, self._identity_norm)
+        chain_norm = self._scaled_or_flat(chain_norm, cfg.chain_gain_scale, u_chain < cfg.chain_prob)
+        own_norm = self._scaled_or_flat(own_norm, cfg.chain_mismatch_scale, (u_mismatch < cfg.chain_mismatch_prob) & ~same)
         chain, theta, own = spec.power_response(spec.from_norm(torch.cat([chain_norm, params_norm, own_norm])),
                                                 self.grid).split(batch)
         levels = torch.pow(10.0, torch.stack([u_level_in, u_level_ref], dim=1) * (cfg.level_range_db / 5)
@@ -277,6 +275,12 @@ class PairSampler:
                  "variant": kinds, "bandwidth_hz": torch.minimum(bandwidth_in, bandwidth_ref).float()}
         return drawn if input_norm is None else {**drawn, "input_params_norm": input_norm.float()}
 
+    def _scaled_or_flat(self, u: torch.Tensor, gain_scale: float, drawn: torch.Tensor) -> torch.Tensor:
+        """Normalised EQ parameters ``(batch, 12)`` from uniform draws ``u``, the gains scaled by ``gain_scale``
+        about 0 dB, where ``drawn`` ``(batch,)``; the flat EQ elsewhere."""
+        norm = torch.where(self._gain_cols, 0.5 + (u - 0.5) * gain_scale, u)
+        return torch.where(drawn[:, None], norm, self._identity_norm)
+
     def _input_chain(self, same: torch.Tensor, generator: torch.Generator) -> torch.Tensor | float:
         """The power response ``(batch, rows)`` of the input's own chain (flat on rows without one or with shared
         content ``same`` ``(batch,)``); ``1.0`` when ``input_chain_prob`` is 0 (no draw: batches stay as they were)."""
@@ -285,8 +289,7 @@ class PairSampler:
             return 1.0
         u = torch.rand(same.shape[0], 1 + spec.num_params, generator=generator, device=self.bank.device,
                        dtype=torch.float64)
-        norm = torch.where(self._gain_cols, 0.5 + (u[:, 1:] - 0.5) * cfg.input_chain_scale, u[:, 1:])
-        norm = torch.where(((u[:, 0] < cfg.input_chain_prob) & ~same)[:, None], norm, self._identity_norm)
+        norm = self._scaled_or_flat(u[:, 1:], cfg.input_chain_scale, (u[:, 0] < cfg.input_chain_prob) & ~same)
         return spec.power_response(spec.from_norm(norm), self.grid)
 
     def _chain_filters(self, same: torch.Tensor, generator: torch.Generator
@@ -319,8 +322,7 @@ class PairSampler:
         if cfg.input_eq_prob <= 0:
             return None, 1.0
         u = torch.rand(batch, 1 + spec.num_params, generator=generator, device=self.bank.device, dtype=torch.float64)
-        norm = torch.where(self._gain_cols, 0.5 + (u[:, 1:] - 0.5) * cfg.input_eq_scale, u[:, 1:])
-        norm = torch.where((u[:, 0] < cfg.input_eq_prob)[:, None], norm, self._identity_norm)
+        norm = self._scaled_or_flat(u[:, 1:], cfg.input_eq_scale, u[:, 0] < cfg.input_eq_prob)
         return norm, spec.power_response(spec.from_norm(norm), self.grid)
 
 
