@@ -53,11 +53,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import os
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Iterator, NoReturn
 
 from eqlib.errors import EXIT_CODES, SIGNAL_KINDS, EqlibError, Interrupted, describe, from_os_error, reason
@@ -67,6 +69,7 @@ EXPORTS = ("table", "ffmpeg", "pedalboard", "eqapo")  # what --print writes on s
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # listed for --help without importing torch
 MIN_LOUDNESS_RATE = 8000  # Hz: below this BS.1770's K-weighting (a shelf near 1.7 kHz) does not fit under Nyquist
 HANDLED_SIGNALS = tuple(signal.Signals(s) for s in SIGNAL_KINDS)
+IMPORT_RETRY_S = 0.05  # s: how often a signal held back by an import looks again whether the import is over
 LISTED_WRITTEN = 4  # a late failure names at most this many written files
 
 
@@ -519,11 +522,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _on_signal(signum: int, frame: object) -> None:
+def _on_signal(signum: int, frame: FrameType | None) -> None:
     """The first SIGINT, SIGTERM or SIGHUP: stop the work (the outputs' temporary files are removed on the way
-    out); any later one is only noted, so that the clean-up runs to its end."""
+    out); any later one is only noted, so that the clean-up runs to its end. One that comes while a module is
+    being imported waits until the import is over (:func:`_importing`), looking again every ``IMPORT_RETRY_S``."""
+    if _importing(frame):
+        signal.signal(signal.SIGALRM, functools.partial(_after_import, signum))
+        signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY_S)
+        return
     _quiet_signals()
     raise Interrupted(signum)
+
+
+def _after_import(signum: int, alarm: int, frame: FrameType | None) -> None:
+    """The clock of signal ``signum`` held back by an import: handle it now, unless the work has ended meanwhile."""
+    if signal.getsignal(signum) is _on_signal:
+        _on_signal(signum, frame)
+
+
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside an import. An exception raised there can cross a native library's
+    initialisation (numpy's, torch's), which turns it into an ImportError or aborts the process."""
+    while frame is not None:
+        if frame.f_globals.get("__name__") in ("importlib._bootstrap", "importlib._bootstrap_external"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _quiet_signals() -> None:
@@ -542,12 +566,15 @@ def _signal_handling(restore: bool) -> Iterator[None]:
     ``nohup`` does, stays ignored). Afterwards they are only noted (the process is ending), or with ``restore``
     the previous handlers come back (``main`` called in-process, e.g. by tests)."""
     previous = {s: signal.getsignal(s) for s in HANDLED_SIGNALS}
+    previous_alarm = signal.getsignal(signal.SIGALRM)  # the clock of a signal held back by an import
     for s, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(s, _on_signal)
     try:
         yield
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_alarm)
         for s, handler in previous.items():
             if handler is not signal.SIG_IGN:
                 signal.signal(s, handler if restore else _noted)

@@ -4,11 +4,14 @@ and a start that imports neither torch nor scipy.signal for --help and info."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +21,7 @@ import scipy.signal
 import soundfile as sf
 
 from eqlib import cli, streaming
+from eqlib.errors import Interrupted
 from eqlib.audio import resample, write_audio_atomic
 from eqlib.eq import EQSettings
 from eqlib.presets import parse_parametric_eq
@@ -193,6 +197,31 @@ def test_usage_errors(capsys, pair):
     assert code == cli.EXIT_CODES["usage"][0] and err.startswith("eqlib: error: ") and err.count("\n") == 1
     code, _, err = run_cli(capsys, "apply", "a.json", "in.wav", "-o", "o.wav", "--amount", "half")
     assert code == cli.EXIT_CODES["usage"][0]
+
+
+SLOW_TO_IMPORT = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)
+deadline = time.monotonic() + 0.2
+while time.monotonic() < deadline:  # the handler runs between these bytecodes, inside the import
+    pass
+FINISHED = True
+"""
+
+
+def test_signal_during_an_import_waits_until_it_is_over(tmp_path, monkeypatch):
+    """Ctrl-C while a module is being imported stops the run as an interruption once the import is over, not inside
+    it, where a native library's initialisation (numpy's, torch's) turns it into an ImportError or an abort."""
+    (tmp_path / "slow_to_import.py").write_text(SLOW_TO_IMPORT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_to_import", raising=False)
+    with pytest.raises(Interrupted) as caught:
+        with cli._signal_handling(restore=True):
+            importlib.import_module("slow_to_import")
+            time.sleep(5)  # the held-back signal arrives here, within IMPORT_RETRY_S
+    assert caught.value.signum == signal.SIGINT
+    assert getattr(sys.modules.get("slow_to_import"), "FINISHED", False), "interrupted inside the import"
+    monkeypatch.delitem(sys.modules, "slow_to_import")
 
 
 def test_exit_codes_distinct_and_documented(capsys):
