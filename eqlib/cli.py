@@ -566,15 +566,16 @@ def _signal_handling(restore: bool) -> Iterator[None]:
     ``nohup`` does, stays ignored). Afterwards they are only noted (the process is ending), or with ``restore``
     the previous handlers come back (``main`` called in-process, e.g. by tests)."""
     previous = {s: signal.getsignal(s) for s in HANDLED_SIGNALS}
-    previous_alarm = signal.getsignal(signal.SIGALRM)  # the clock of a signal held back by an import
+    previous_alarm = signal.getsignal(signal.SIGALRM)  # replaced only while a signal waits for an import
     for s, handler in previous.items():
         if handler is not signal.SIG_IGN:
             signal.signal(s, _on_signal)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_alarm)
+        if signal.getsignal(signal.SIGALRM) is not previous_alarm:  # a signal was held back: stop its clock
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous_alarm)
         for s, handler in previous.items():
             if handler is not signal.SIG_IGN:
                 signal.signal(s, handler if restore else _noted)
