@@ -21,9 +21,9 @@ import scipy.signal
 import soundfile as sf
 
 from eqlib import cli, streaming
-from eqlib.errors import Interrupted
 from eqlib.audio import resample, write_audio_atomic
 from eqlib.eq import EQSettings
+from eqlib.errors import Interrupted
 from eqlib.presets import parse_parametric_eq
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, spectral_match
 from eqlib.spectrum import log_grid_hz
