@@ -70,6 +70,26 @@ def find_blocks(text: str) -> list[Block]:
     return blocks
 
 
+def _sections(results_md: str) -> list[str]:
+    """The ``### `` sections of a results file, each from its heading's text to the next heading."""
+    return re.split(r"^### ", results_md, flags=re.M)[1:]
+
+
+def _section(results_md: str, heading: str, how: str) -> str:
+    """The first section whose heading starts with ``heading``; :class:`ReadmeSyncError` naming ``how`` to write
+    one when there is none."""
+    found = [section for section in _sections(results_md) if section.startswith(heading)]
+    if not found:
+        raise ReadmeSyncError(f"no '### {heading}' section ({how})")
+    return found[0]
+
+
+def _table_rows(section: str) -> list[list[str]]:
+    """The cells of every table line of ``section``, stripped (header and separator included)."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in section.splitlines() if line.startswith("|")]
+
+
 def response_table(results_md: str) -> str:
     """Markdown table of the "response (dB)" column of an ``eqlib.evaluate`` results file: systems × sets.
 
@@ -77,10 +97,9 @@ def response_table(results_md: str) -> str:
     of each column is bold. Raises :class:`ReadmeSyncError` when no section has the column.
     """
     columns: dict[str, dict[str, str]] = {}
-    for section in re.split(r"^### ", results_md, flags=re.M)[1:]:
+    for section in _sections(results_md):
         title = section.splitlines()[0]
-        rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-                for line in section.splitlines() if line.startswith("|")]
+        rows = _table_rows(section)
         if not rows or RESPONSE_COLUMN not in rows[0]:
             continue
         col = rows[0].index(RESPONSE_COLUMN)
@@ -105,11 +124,7 @@ def application_cases_table(results_md: str) -> str:
     case is right, and how many cases are. Raises :class:`ReadmeSyncError` when the file has no such section."""
     from eqlib.evaluate import APPLICATION_CASES  # the heading eqlib.evaluate writes
 
-    sections = [s for s in re.split(r"^### ", results_md, flags=re.M)[1:] if s.startswith(APPLICATION_CASES)]
-    if not sections:
-        raise ReadmeSyncError(f"no '### {APPLICATION_CASES}' section (python -m eqlib.evaluate --application-cases)")
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in sections[0].splitlines() if line.startswith("|")][2:]
+    rows = _table_rows(_section(results_md, APPLICATION_CASES, "python -m eqlib.evaluate --application-cases"))[2:]
     cases = list(dict.fromkeys(f"{problem}, {where} ({wanted} dB)" for _, problem, where, wanted, *_ in rows))
     cells: dict[str, dict[str, str]] = {}
     for system, problem, where, wanted, predicted, _, _, right in rows:
@@ -126,10 +141,8 @@ def reference_chains_table(results_md: str) -> str:
     file has no such section."""
     from eqlib.evaluate import BY_REFERENCE_CHAIN  # the heading eqlib.evaluate writes
 
-    sections = [s for s in re.split(r"^### ", results_md, flags=re.M)[1:] if s.startswith(BY_REFERENCE_CHAIN)]
-    if not sections:
-        raise ReadmeSyncError(f"no '### {BY_REFERENCE_CHAIN}' section (python -m eqlib.evaluate --sets cross-chain)")
-    lines = [line for line in sections[0].splitlines() if line.startswith("|")]
+    section = _section(results_md, BY_REFERENCE_CHAIN, "python -m eqlib.evaluate --sets cross-chain")
+    lines = [line for line in section.splitlines() if line.startswith("|")]
     return "\n".join(lines[:2] + [re.sub(r"^\| ([^|]+?) \|", r"| `\1` |", line) for line in lines[2:]])
 
 
