@@ -302,18 +302,22 @@ class PairSampler:
             return 1.0, 1.0
         u = torch.rand(2, same.shape[0], 6, generator=generator, device=self.bank.device, dtype=torch.float64)
         u[1] = torch.where(same[:, None], u[0], u[1])
-        freqs = self.grid.freqs_hz.clamp_min(1.0)
-        responses = []
-        for side in u:
-            power = torch.ones(same.shape[0], len(freqs), dtype=torch.float64, device=self.bank.device)
-            for (lo, hi), (u_on, u_corner, u_order), orders, sign in (
-                    (cfg.highpass_hz, side[:, 0:3].unbind(-1), 4, -1.0), (cfg.lowpass_hz, side[:, 3:6].unbind(-1), 2, 1.0)):
-                corner = lo * (hi / lo) ** u_corner
-                order = 1 + (u_order * orders).floor().clamp_max(orders - 1)
-                shaped = 1.0 / (1.0 + (freqs[None] / corner[:, None]) ** (2 * sign * order[:, None]))
-                power = power * torch.where((u_on < cfg.filter_prob)[:, None], shaped, 1.0)
-            responses.append(power)
-        return responses[0], responses[1]
+        filter_in, filter_ref = (self._drawn_filter(side[:, :3], cfg.highpass_hz, 4, highpass=True)
+                                 * self._drawn_filter(side[:, 3:], cfg.lowpass_hz, 2, highpass=False) for side in u)
+        return filter_in, filter_ref
+
+    def _drawn_filter(self, u: torch.Tensor, corner_range_hz: tuple[float, float], max_order: int,
+                      highpass: bool) -> torch.Tensor:
+        """The power response ``(batch, rows)`` of a Butterworth-shaped high- or low-pass from uniform draws ``u``
+        ``(batch, 3)``: whether it is there (``filter_prob``; flat elsewhere), its corner (log-uniform in
+        ``corner_range_hz``) and its order (1 to ``max_order``)."""
+        u_on, u_corner, u_order = u.unbind(-1)
+        lo, hi = corner_range_hz
+        corner = lo * (hi / lo) ** u_corner
+        order = 1 + (u_order * max_order).floor().clamp_max(max_order - 1)
+        ratio = self.grid.freqs_hz.clamp_min(1.0)[None] / corner[:, None]
+        shaped = 1.0 / (1.0 + ratio ** (2 * (-1.0 if highpass else 1.0) * order[:, None]))
+        return torch.where((u_on < self.config.filter_prob)[:, None], shaped, 1.0)
 
     def _input_eq(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor | None, torch.Tensor | float]:
         """The input's own EQ: ``(params_norm (batch, 12), power response (batch, rows))``, the flat EQ on rows
