@@ -4,7 +4,9 @@ A system is a callable ``(input (time,), reference (time,), sample_rate) -> EQSe
 to apply to the input so that it takes on the reference's EQ style. Built in: ``identity`` (no
 EQ), ``spectral`` (the least-squares match EQ of :mod:`eqlib.spectral_fit`); any trained model
 name (``proposed_db``, …) via :func:`eqlib.inference.load_system`, and ``hybrid_<model>`` (the
-spectral fit started from, and held near, the model's prediction, as ``eqlib match --mode hybrid``).
+spectral fit started from, and held near, the model's prediction, as ``eqlib match --mode hybrid``) and
+``mean_<a>+<b>`` (the EQ fitted to the mean response of systems ``a`` and ``b``: an ensemble of models whose knobs
+cannot be averaged).
 A model may also come from a checkpoint file as ``LABEL=PATH.pt`` (or ``hybrid_LABEL=PATH.pt``),
 e.g. ``proposed_db-synth=runs/proposed_db-synth/best.pt``; the table names its row ``LABEL``.
 
@@ -28,7 +30,7 @@ from eqlib.eq import EQSettings
 from eqlib.metrics import (lts_distance_db, mean_ci95, param_errors, response_error_db,
                            third_octave_response_error_db)
 from eqlib.runtime import figures_dir, is_quick, one_thread
-from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, spectral_match_batch
+from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, fit_eq_to_targets, spectral_match_batch
 
 System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
 
@@ -51,6 +53,18 @@ EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
 APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
 BY_REFERENCE_CHAIN = "cross-chain by the reference's chain"  # the heading of reference_chain_table
+#: Where an ensemble averages its members' responses (Hz): log-spaced over the band every pair is scored on.
+ENSEMBLE_GRID_HZ = np.geomspace(20.0, FULL_BAND_HZ, 120)
+
+
+def predict_batch(system: System, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+                  sample_rate: int) -> list[EQSettings]:
+    """``system``'s EQ for each (input, reference) pair of ``(time,)`` recordings, in one call when it has a
+    ``batch`` method (a gated model fits all pairs in one batch)."""
+    batch = getattr(system, "batch", None)
+    if batch is not None:
+        return batch(inputs, references, sample_rate)
+    return [system(x, r, sample_rate) for x, r in zip(inputs, references)]
 
 
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
@@ -75,14 +89,32 @@ class SpectralSystem:
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
         inits = None
         if self.init_system is not None:
-            init_batch = getattr(self.init_system, "batch", None)  # a gated model fits all pairs in one batch
-            inits = (init_batch(inputs, references, sample_rate) if init_batch is not None
-                     else [self.init_system(x, r, sample_rate) for x, r in zip(inputs, references)])
+            inits = predict_batch(self.init_system, inputs, references, sample_rate)
         return spectral_match_batch(inputs, references, sample_rate, inits=inits, prior_weight=self.prior_weight)
 
 
 #: The non-learned match EQ: least-squares fit to ``LTS(reference) − LTS(input)``.
 spectral_system = SpectralSystem()
+
+
+@dataclass(frozen=True)
+class MeanResponseSystem:
+    """An ensemble: the 4-band EQ fitted (least squares, level-free) to the mean of its members' cascaded
+    responses in dB at :data:`ENSEMBLE_GRID_HZ`. Members' knobs cannot be averaged (two EQs with the same
+    response can have different knobs), their responses can."""
+
+    members: tuple[System, ...]
+
+    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
+        return self.batch([input_audio], [reference_audio], sample_rate)[0]
+
+    def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+              sample_rate: int) -> list[EQSettings]:
+        """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
+        curves = [np.stack([s.response_db(ENSEMBLE_GRID_HZ, sample_rate)
+                            for s in predict_batch(member, inputs, references, sample_rate)])
+                  for member in self.members]
+        return fit_eq_to_targets(np.mean(curves, axis=0), ENSEMBLE_GRID_HZ, sample_rate)
 
 
 def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
@@ -92,8 +124,8 @@ def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
 
 def load_named_system(name: str, weights: str | Path | None = None) -> System:
     """``identity``, ``spectral``, a model name, ``hybrid_<model name>`` (the spectral fit held near the model's
-    prediction) or ``network_<model name>`` (the network alone, without its shared-content gate); model code is
-    imported only here.
+    prediction), ``network_<model name>`` (the network alone, without its shared-content gate) or
+    ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here); model code is imported only here.
 
     With ``weights`` (a checkpoint file) the model comes from that file and ``name`` (less any
     prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
@@ -103,6 +135,11 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
         if weights is not None:
             raise ValueError(f"{name} is built in and takes no checkpoint ({name}={weights})")
         return builtin[name]
+    if name.startswith("mean_"):
+        members = name.removeprefix("mean_").split("+")
+        if weights is not None or len(members) < 2 or not all(members):
+            raise ValueError(f"system {name!r}: expected mean_<a>+<b> over two or more system names, no checkpoint")
+        return MeanResponseSystem(tuple(load_named_system(member) for member in members))
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
 
     if name.startswith("hybrid_"):
@@ -299,8 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="python -m eqlib.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--systems", nargs="+", default=["identity", "spectral"],
-                        help="identity, spectral, a model name (e.g. proposed_db), hybrid_<model>, or a "
-                             "checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is named LABEL)")
+                        help="identity, spectral, a model name (e.g. proposed_db), hybrid_<model>, mean_<a>+<b> (an "
+                             "ensemble), or a checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is named LABEL)")
     parser.add_argument("--sets", nargs="+", default=list(EVAL_SETS), choices=EVAL_SETS, metavar="SET",
                         help=f"evaluation sets (default all: {', '.join(EVAL_SETS)})")
     parser.add_argument("--num-pairs", type=int, default=None,

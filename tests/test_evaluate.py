@@ -13,8 +13,8 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
-from eqlib.evaluate import (REAL_CHAINS_ONLY, TABLE_METRICS, evaluate_system, identity_system, load_named_system,
-                            main, paired_table, real_chain_mask, reference_chain_table, results_table,
+from eqlib.evaluate import (ENSEMBLE_GRID_HZ, REAL_CHAINS_ONLY, TABLE_METRICS, MeanResponseSystem, evaluate_system,
+                            identity_system, load_named_system, main, paired_table, real_chain_mask, reference_chain_table, results_table,
                             spectral_system, subset_results, write_results)
 
 SR = 44100
@@ -54,6 +54,31 @@ def test_spectral_system_recovers_and_beats_identity():
     identity = evaluate_system(identity_system, other, SR, progress=False)
     assert np.all(spectral["response_db"] < 1.0)
     assert np.all(spectral["response_db"] < identity["response_db"])
+
+
+def _level_free_rms_db(a: np.ndarray, b: np.ndarray) -> float:
+    d = a - b
+    return float(np.sqrt(np.mean((d - d.mean()) ** 2)))
+
+
+def test_mean_response_system_fits_the_mean_of_its_members_responses():
+    theta = DEFAULT_EQ.sample(1, torch.Generator().manual_seed(3)).numpy()[0]
+    fixed = lambda x, r, sr: EQSettings(theta)  # noqa: E731 - a system that always answers θ
+    x = _tilted_noise(0)
+    target = EQSettings(theta).response_db(ENSEMBLE_GRID_HZ, SR)
+    twice = MeanResponseSystem((fixed, fixed))(x, x, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    assert _level_free_rms_db(twice, target) < 0.2
+    halfway = MeanResponseSystem((fixed, identity_system))(x, x, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    assert _level_free_rms_db(halfway, target / 2) < 0.5
+    assert _level_free_rms_db(halfway, target) > 1.0
+
+
+def test_mean_prefix_builds_an_ensemble_of_named_systems():
+    system = load_named_system("mean_identity+spectral")
+    assert isinstance(system, MeanResponseSystem) and system.members == (identity_system, spectral_system)
+    for name, weights in (("mean_identity", None), ("mean_identity+", None), ("mean_identity+spectral", "x.pt")):
+        with pytest.raises(ValueError, match="mean_<a>"):
+            load_named_system(name, weights)
 
 
 def test_results_table_means_cis_and_bold_best():
