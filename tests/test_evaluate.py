@@ -14,8 +14,8 @@ from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
 from eqlib.evaluate import (ENSEMBLE_GRID_HZ, REAL_CHAINS_ONLY, TABLE_METRICS, MeanResponseSystem, evaluate_system,
-                            identity_system, load_named_system, main, paired_table, real_chain_mask, reference_chain_table, results_table,
-                            spectral_system, subset_results, write_results)
+                            identity_system, load_named_system, main, paired_table, real_chain_mask,
+                            reference_chain_table, results_table, spectral_system, subset_results, write_results)
 
 SR = 44100
 
