@@ -455,15 +455,27 @@ def test_ctrl_c_while_torch_imports_gives_one_line(corpus, tmp_path):
     shutil.copy(corpus / "in.wav", tmp_path / "in.wav")
     shutil.copy(corpus / "ref.wav", tmp_path / "ref.wav")
     shutil.copy(corpus / "tiny.pt", tmp_path / "tiny.pt")
-    rng = random.Random(3)
-    for k in range(2 * SCALE):
-        before = snapshot(tmp_path)
+
+    def start() -> subprocess.Popen:
         proc = subprocess.Popen([sys.executable, "-m", "eqlib", "match", "in.wav", "ref.wav", "-o", "o.wav",
                                  "--weights", "tiny.pt"], cwd=tmp_path, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         assert wait_for_handlers(proc.pid)
-        time.sleep(rng.uniform(0.0, 0.5))
+        return proc
+
+    # One run left alone measures how long the work after the handlers takes on this machine, so that every
+    # interrupt below lands inside it (a fixed delay let a fast machine finish first and exit 0).
+    proc = start()
+    began = time.monotonic()
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    work_s = time.monotonic() - began
+    (tmp_path / "o.wav").unlink()
+    rng = random.Random(3)
+    for k in range(2 * SCALE):
+        before = snapshot(tmp_path)
+        proc = start()
+        time.sleep(rng.uniform(0.0, 0.5 * work_s))
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=300)
         run = Run(proc.returncode, stdout, stderr)
