@@ -1,7 +1,8 @@
 """The README's transcripts of the API, presets and batch matching are what those commands print today.
 
 Each block is rerun in a temporary folder holding copies of the shipped clips it names; when the shipped weights
-change, rerun the commands there and paste their output into the README.
+change, rerun the commands there and paste their output into the README. Numbers may differ from the README's in
+their last printed place or two, as on another CPU (:mod:`printouts`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from printouts import first_difference, same_printout
 
 from eqlib.checkpoint import default_weights
 from eqlib.inference import DEFAULT_MODEL
@@ -60,10 +62,12 @@ def _shell_transcript(block: str, folder: Path) -> str:
 @pytest.mark.parametrize("marker", ["--preset ParametricEQ.txt --print eqapo", "--reference speech-s5-f.flac"])
 def test_shell_transcripts_are_current(marker, folder):
     block = next(b for b in _blocks("text") if marker in b)
-    assert _shell_transcript(block, folder) == block
+    fresh = _shell_transcript(block, folder)
+    assert same_printout(fresh, block), first_difference(fresh, block)
 
 
 def test_python_example_prints_what_the_readme_shows(folder):
     code = next(b for b in _blocks("python") if "eqlib.match(" in b)
     out = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True, check=True).stdout
-    assert out in _blocks("text"), f"the README shows another output for its eqlib.match example; this run:\n{out}"
+    assert any(same_printout(out, block) for block in _blocks("text")), \
+        f"the README shows another output for its eqlib.match example; this run:\n{out}"

@@ -4,6 +4,7 @@ run with the shipped weights, and the block machinery itself is checked on hand-
 from __future__ import annotations
 
 import pytest
+from printouts import first_difference, same_printout
 
 from eqlib.evaluate import reference_chain_table
 from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, find_blocks, main,
@@ -46,7 +47,8 @@ def test_readme_blocks_agree_with_their_files() -> None:
 def test_cli_transcript_is_what_the_command_prints_now(tmp_path) -> None:
     committed = (repo_root() / "figures" / CLI_EXAMPLE).read_text()
     fresh = write_cli_example(tmp_path)[0].read_text()
-    assert fresh == committed, "the shipped weights changed: run `make figures` to rewrite figures/cli_example.txt"
+    assert same_printout(fresh, committed), ("the shipped weights changed: run `make figures` to rewrite "
+                                             f"figures/cli_example.txt\n{first_difference(fresh, committed)}")
 
 
 def test_response_table_pivots_the_response_column_and_bolds_the_lowest_mean() -> None:
