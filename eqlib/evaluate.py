@@ -6,7 +6,9 @@ EQ), ``spectral`` (the least-squares match EQ of :mod:`eqlib.spectral_fit`); any
 name (``proposed_db``, …) via :func:`eqlib.inference.load_system`, and ``hybrid_<model>`` (the
 spectral fit started from, and held near, the model's prediction, as ``eqlib match --mode hybrid``) and
 ``mean_<a>+<b>`` (the EQ fitted to the mean response of systems ``a`` and ``b``: an ensemble of models whose knobs
-cannot be averaged).
+cannot be averaged) and ``swap_<system>`` (the system asked both ways round, input for reference, and its two
+answers made one: :class:`SwapSymmetricSystem`); ``gated_mean_<a>+<b>`` is the ensemble of the networks behind
+the shared-content gate of model ``a`` (:class:`GatedSystem`).
 A model may also come from a checkpoint file as ``LABEL=PATH.pt`` (or ``hybrid_LABEL=PATH.pt``),
 e.g. ``proposed_db-synth=runs/proposed_db-synth/best.pt``; the table names its row ``LABEL``.
 
@@ -21,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -31,6 +33,9 @@ from eqlib.metrics import (lts_distance_db, mean_ci95, param_errors, response_er
                            third_octave_response_error_db)
 from eqlib.runtime import figures_dir, is_quick, one_thread
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, fit_eq_to_targets, spectral_match_batch
+
+if TYPE_CHECKING:
+    from eqlib.inference import ModelSystem
 
 System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
 
@@ -117,6 +122,48 @@ class MeanResponseSystem:
         return fit_eq_to_targets(np.mean(curves, axis=0), ENSEMBLE_GRID_HZ, sample_rate)
 
 
+@dataclass(frozen=True)
+class GatedSystem:
+    """Any system's answers behind a trained model's shared-content gate (:mod:`eqlib.gate`): the direct spectral
+    fit where the gate of ``gate_owner`` (a model system, e.g. ``ltsnet``) finds that a pair shares its content,
+    ``inner``'s answer elsewhere."""
+
+    inner: System
+    gate_owner: ModelSystem
+
+    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
+        return self.batch([input_audio], [reference_audio], sample_rate)[0]
+
+    def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+              sample_rate: int) -> list[EQSettings]:
+        """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
+        answers = predict_batch(self.inner, inputs, references, sample_rate)
+        return self.gate_owner.predictor.gated_batch(list(inputs), list(references), answers)
+
+
+@dataclass(frozen=True)
+class SwapSymmetricSystem:
+    """A system made antisymmetric in its two recordings: the 4-band EQ fitted (least squares, level-free) to
+    half the difference of ``member``'s response for (input, reference) and its response for (reference, input)
+    in dB at :data:`ENSEMBLE_GRID_HZ`. The EQ that takes the reference's style to the input is the inverse of the
+    one that takes the input's style to the reference; a model trained mostly on clean inputs reads a problem in
+    the reference well and one in the input poorly, and the swapped call lets it read the input's as a reference's.
+    """
+
+    member: System
+
+    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
+        return self.batch([input_audio], [reference_audio], sample_rate)[0]
+
+    def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+              sample_rate: int) -> list[EQSettings]:
+        """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
+        forward, backward = (np.stack([s.response_db(ENSEMBLE_GRID_HZ, sample_rate)
+                                       for s in predict_batch(self.member, a, b, sample_rate)])
+                             for a, b in ((inputs, references), (references, inputs)))
+        return fit_eq_to_targets(0.5 * (forward - backward), ENSEMBLE_GRID_HZ, sample_rate)
+
+
 def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
     """A model's prediction refined by the spectral fit, held near the prediction by ``prior_weight``."""
     return SpectralSystem(model_system, prior_weight)
@@ -125,7 +172,10 @@ def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
 def load_named_system(name: str, weights: str | Path | None = None) -> System:
     """``identity``, ``spectral``, a model name, ``hybrid_<model name>`` (the spectral fit held near the model's
     prediction), ``network_<model name>`` (the network alone, without its shared-content gate) or
-    ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here); model code is imported only here.
+    ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here) or ``swap_<name>``
+    (:class:`SwapSymmetricSystem` around the system ``name``, with ``weights``) or ``gated_mean_<a>+<b>[+…]`` (the
+    ensemble of ``network_<a>`` and the others behind the gate of model ``a``: :class:`GatedSystem`); model code is
+    imported only here.
 
     With ``weights`` (a checkpoint file) the model comes from that file and ``name`` (less any
     prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
@@ -135,11 +185,22 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
         if weights is not None:
             raise ValueError(f"{name} is built in and takes no checkpoint ({name}={weights})")
         return builtin[name]
+    if name.startswith("gated_mean_"):
+        members = name.removeprefix("gated_mean_").split("+")
+        owner = load_named_system(members[0]) if members[0] else None
+        if weights is not None or len(members) < 2 or not all(members) or getattr(
+                getattr(owner, "predictor", None), "gate", None) is None:
+            raise ValueError(f"system {name!r}: expected gated_mean_<a>+<b>, <a> a model with a shared-content gate, "
+                             "no checkpoint")
+        inner = MeanResponseSystem(tuple(load_named_system(m) for m in (f"network_{members[0]}", *members[1:])))
+        return GatedSystem(inner, owner)
     if name.startswith("mean_"):
         members = name.removeprefix("mean_").split("+")
         if weights is not None or len(members) < 2 or not all(members):
             raise ValueError(f"system {name!r}: expected mean_<a>+<b> over two or more system names, no checkpoint")
         return MeanResponseSystem(tuple(load_named_system(member) for member in members))
+    if name.startswith("swap_"):
+        return SwapSymmetricSystem(load_named_system(name.removeprefix("swap_"), weights))
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
 
     if name.startswith("hybrid_"):
@@ -337,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eqlib.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--systems", nargs="+", default=["identity", "spectral"],
                         help="identity, spectral, a model name (e.g. proposed_db), hybrid_<model>, mean_<a>+<b> "
-                             "(an ensemble), or a checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is "
+                             "(an ensemble), gated_mean_<a>+<b> (behind a's gate), swap_<system> (asked both ways round), or a checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is "
                              "named LABEL)")
     parser.add_argument("--sets", nargs="+", default=list(EVAL_SETS), choices=EVAL_SETS, metavar="SET",
                         help=f"evaluation sets (default all: {', '.join(EVAL_SETS)})")

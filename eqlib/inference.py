@@ -92,13 +92,18 @@ class Predictor:
 
     def predict_batch_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> list[EQSettings]:
         """The answer for each pair of latents ``(pairs, latent_dim)``: the network's, or the gated one."""
-        network = self.network_from_latents(latent_in, latent_ref)
+        return self.gated(latent_in, latent_ref, self.network_from_latents(latent_in, latent_ref))
+
+    def gated(self, latent_in: torch.Tensor, latent_ref: torch.Tensor, answers: list[EQSettings]
+              ) -> list[EQSettings]:
+        """``answers`` (one per pair of latents ``(pairs, latent_dim)``), each replaced by the direct spectral fit
+        where this model's gate finds that the pair shares its content; unchanged without a gate."""
         if self.gate is None:
-            return network
+            return answers
         bands = self.model.config.features.num_bank_rows
         levels = [10 * np.log10(np.maximum(latent[:, :bands].double().cpu().numpy(), 1e-20))
                   for latent in (latent_in, latent_ref)]
-        chosen, _ = self.gate.decide(self.model.config.features.band_centres_hz(), levels[0], levels[1], network,
+        chosen, _ = self.gate.decide(self.model.config.features.band_centres_hz(), levels[0], levels[1], answers,
                                      self.sample_rate)
         return chosen
 
@@ -110,10 +115,18 @@ class Predictor:
         """EQ settings that give ``input_mono`` the reference's EQ style; both ``(time,)`` at ``sample_rate``."""
         return self.predict_from_latents(self.latent(input_mono), self.latent(reference_mono))
 
+    def _latents(self, inputs: list[np.ndarray], references: list[np.ndarray]) -> list[torch.Tensor]:
+        """The latents ``(pairs, latent_dim)`` of the inputs and of the references."""
+        return [torch.cat([self.latent(x) for x in recordings]) for recordings in (inputs, references)]
+
     def predict_batch(self, inputs: list[np.ndarray], references: list[np.ndarray]) -> list[EQSettings]:
         """:meth:`predict` for many pairs; the gate's fits run as one batch (much faster than pair by pair)."""
-        latents = [torch.cat([self.latent(x) for x in recordings]) for recordings in (inputs, references)]
-        return self.predict_batch_from_latents(*latents)
+        return self.predict_batch_from_latents(*self._latents(inputs, references))
+
+    def gated_batch(self, inputs: list[np.ndarray], references: list[np.ndarray], answers: list[EQSettings]
+                    ) -> list[EQSettings]:
+        """:meth:`gated` for pairs of ``(time,)`` recordings: another system's ``answers`` behind this gate."""
+        return self.gated(*self._latents(inputs, references), answers)
 
 
 def load_predictor(model: str = DEFAULT_MODEL, weights: str | Path | None = None,

@@ -13,7 +13,9 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
-from eqlib.evaluate import (ENSEMBLE_GRID_HZ, REAL_CHAINS_ONLY, TABLE_METRICS, MeanResponseSystem, evaluate_system,
+from eqlib.evaluate import (ENSEMBLE_GRID_HZ, REAL_CHAINS_ONLY, TABLE_METRICS, GatedSystem, MeanResponseSystem,
+                            SwapSymmetricSystem,
+                            evaluate_system,
                             identity_system, load_named_system, main, paired_table, real_chain_mask,
                             reference_chain_table, results_table, spectral_system, subset_results, write_results)
 
@@ -79,6 +81,41 @@ def test_mean_prefix_builds_an_ensemble_of_named_systems():
     for name, weights in (("mean_identity", None), ("mean_identity+", None), ("mean_identity+spectral", "x.pt")):
         with pytest.raises(ValueError, match="mean_<a>"):
             load_named_system(name, weights)
+
+
+def test_gated_mean_answers_the_fit_where_content_is_shared():
+    """``gated_mean_ltsnet+identity``: the shipped ltsnet's gate finds a clip and its EQ'd copy to share content
+    and answers the direct fit (near θ), which the ensemble alone (half of ltsnet's answer) does not reach."""
+    system = load_named_system("gated_mean_ltsnet+identity")
+    assert isinstance(system, GatedSystem) and isinstance(system.inner, MeanResponseSystem)
+    pair = _pairs(1, same_clip=True)[0]
+    target = pair.settings.response_db(ENSEMBLE_GRID_HZ, SR)
+    gated = system(pair.input, pair.reference, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    ensemble = system.inner(pair.input, pair.reference, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    assert _level_free_rms_db(gated, target) < 0.5 < _level_free_rms_db(ensemble, target)
+    for name in ("gated_mean_identity+spectral", "gated_mean_ltsnet", "gated_mean_+ltsnet"):
+        with pytest.raises(ValueError, match="gated_mean_<a>"):
+            load_named_system(name)
+
+
+def test_swap_symmetric_system_reads_the_input_as_a_reference():
+    """A system that answers θ whenever its *reference* is the marked recording (and nothing otherwise) gives
+    half of θ's response for (plain, marked) and half of its inverse for (marked, plain)."""
+    theta = DEFAULT_EQ.sample(1, torch.Generator().manual_seed(5)).numpy()[0]
+    plain, marked = _tilted_noise(0), _tilted_noise(1)
+    reads_reference = lambda x, r, sr: EQSettings(theta) if r is marked else EQSettings.identity()  # noqa: E731
+    target = EQSettings(theta).response_db(ENSEMBLE_GRID_HZ, SR)
+    system = SwapSymmetricSystem(reads_reference)
+    forward = system(plain, marked, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    backward = system(marked, plain, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    assert _level_free_rms_db(forward, target / 2) < 0.5
+    assert _level_free_rms_db(backward, -target / 2) < 0.5
+    assert _level_free_rms_db(forward, target) > 3 * _level_free_rms_db(forward, target / 2)
+
+
+def test_swap_prefix_wraps_a_named_system():
+    system = load_named_system("swap_spectral")
+    assert isinstance(system, SwapSymmetricSystem) and system.member is spectral_system
 
 
 def test_results_table_means_cis_and_bold_best():
