@@ -10,7 +10,8 @@ cannot be averaged) and ``swap_<system>`` (the system asked both ways round, inp
 answers made one: :class:`SwapSymmetricSystem`); ``gated_mean_<a>+<b>`` is the ensemble of the networks behind
 the shared-content gate of model ``a`` (:class:`GatedSystem`).
 A model may also come from a checkpoint file as ``LABEL=PATH.pt`` (or ``hybrid_LABEL=PATH.pt``),
-e.g. ``proposed_db-synth=runs/proposed_db-synth/best.pt``; the table names its row ``LABEL``.
+e.g. ``proposed_db-synth=runs/proposed_db-synth/best.pt``; the table names its row ``LABEL``. In an ensemble,
+``mean_ltsnet+LABEL=PATH.pt``, the checkpoint is the last member's.
 
 ``python -m eqlib.evaluate --systems identity spectral proposed_db --sets cross-chain`` prints the
 table and writes it to ``figures/results.md``.
@@ -172,7 +173,8 @@ def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:
 def load_named_system(name: str, weights: str | Path | None = None) -> System:
     """``identity``, ``spectral``, a model name, ``hybrid_<model name>`` (the spectral fit held near the model's
     prediction), ``network_<model name>`` (the network alone, without its shared-content gate) or
-    ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here) or ``swap_<name>``
+    ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here, the last from ``weights`` when
+    given) or ``swap_<name>``
     (:class:`SwapSymmetricSystem` around the system ``name``, with ``weights``) or ``gated_mean_<a>+<b>[+…]`` (the
     ensemble of ``network_<a>`` and the others behind the gate of model ``a``: :class:`GatedSystem`); model code is
     imported only here.
@@ -185,20 +187,9 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
         if weights is not None:
             raise ValueError(f"{name} is built in and takes no checkpoint ({name}={weights})")
         return builtin[name]
-    if name.startswith("gated_mean_"):
-        members = name.removeprefix("gated_mean_").split("+")
-        owner = load_named_system(members[0]) if members[0] else None
-        if weights is not None or len(members) < 2 or not all(members) or getattr(
-                getattr(owner, "predictor", None), "gate", None) is None:
-            raise ValueError(f"system {name!r}: expected gated_mean_<a>+<b>, <a> a model with a shared-content gate, "
-                             "no checkpoint")
-        inner = MeanResponseSystem(tuple(load_named_system(m) for m in (f"network_{members[0]}", *members[1:])))
-        return GatedSystem(inner, owner)
-    if name.startswith("mean_"):
-        members = name.removeprefix("mean_").split("+")
-        if weights is not None or len(members) < 2 or not all(members):
-            raise ValueError(f"system {name!r}: expected mean_<a>+<b> over two or more system names, no checkpoint")
-        return MeanResponseSystem(tuple(load_named_system(member) for member in members))
+    for prefix in ("gated_mean_", "mean_"):
+        if name.startswith(prefix):
+            return _ensemble(prefix, name.removeprefix(prefix).split("+"), weights)
     if name.startswith("swap_"):
         return SwapSymmetricSystem(load_named_system(name.removeprefix("swap_"), weights))
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
@@ -210,6 +201,21 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
         system.predictor.gate = None
         return system
     return load_system(name, weights)
+
+
+def _ensemble(prefix: str, members: list[str], weights: str | Path | None) -> System:
+    """``mean_`` or ``gated_mean_`` (``prefix``) over the systems named ``members``; the last one comes from the
+    checkpoint ``weights`` when given (``mean_ltsnet+LABEL=PATH.pt``)."""
+    if len(members) < 2 or not all(members):
+        raise ValueError(f"system {prefix + '+'.join(members)!r}: expected {prefix}<a>+<b> over two or more system "
+                         "names")
+    loaded = [*(load_named_system(member) for member in members[:-1]), load_named_system(members[-1], weights)]
+    if prefix == "mean_":
+        return MeanResponseSystem(tuple(loaded))
+    if getattr(getattr(loaded[0], "predictor", None), "gate", None) is None:
+        raise ValueError(f"system {prefix + '+'.join(members)!r}: {members[0]!r} has no shared-content gate "
+                         f"(expected {prefix}<a>+<b>, <a> a gated model such as ltsnet)")
+    return GatedSystem(MeanResponseSystem((load_named_system(f"network_{members[0]}"), *loaded[1:])), loaded[0])
 
 
 def parse_system_arg(arg: str) -> tuple[str, Path | None]:

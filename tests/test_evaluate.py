@@ -78,9 +78,23 @@ def test_mean_response_system_fits_the_mean_of_its_members_responses():
 def test_mean_prefix_builds_an_ensemble_of_named_systems():
     system = load_named_system("mean_identity+spectral")
     assert isinstance(system, MeanResponseSystem) and system.members == (identity_system, spectral_system)
-    for name, weights in (("mean_identity", None), ("mean_identity+", None), ("mean_identity+spectral", "x.pt")):
+    for name in ("mean_identity", "mean_identity+"):
         with pytest.raises(ValueError, match="mean_<a>"):
-            load_named_system(name, weights)
+            load_named_system(name)
+    with pytest.raises(ValueError, match="spectral is built in and takes no checkpoint"):
+        load_named_system("mean_identity+spectral", "x.pt")  # a checkpoint goes to the last member
+
+
+def test_an_ensembles_last_member_may_come_from_a_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    weights = tmp_path / "best.pt"
+    save_checkpoint(weights, build_model("baseline_db"))
+    system = load_named_system("mean_identity+mine", weights)
+    assert system.members[0] is identity_system and system.members[1].__name__ == "mine"
+    pair = _pairs(1, same_clip=False)[0]
+    alone = load_predictor(weights=weights).predict(pair.input, pair.reference)
+    halfway = system(pair.input, pair.reference, SR).response_db(ENSEMBLE_GRID_HZ, SR)
+    assert _level_free_rms_db(halfway, alone.response_db(ENSEMBLE_GRID_HZ, SR) / 2) < 0.5
 
 
 def test_gated_mean_answers_the_fit_where_content_is_shared():
