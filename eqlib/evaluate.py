@@ -174,10 +174,9 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
     """``identity``, ``spectral``, a model name, ``hybrid_<model name>`` (the spectral fit held near the model's
     prediction), ``network_<model name>`` (the network alone, without its shared-content gate) or
     ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here, the last from ``weights`` when
-    given) or ``swap_<name>``
-    (:class:`SwapSymmetricSystem` around the system ``name``, with ``weights``) or ``gated_mean_<a>+<b>[+…]`` (the
-    ensemble of ``network_<a>`` and the others behind the gate of model ``a``: :class:`GatedSystem`); model code is
-    imported only here.
+    given), ``gated_mean_<a>+<b>[+…]`` (the same ensemble over ``network_<a>`` and the others, behind the gate of
+    model ``a``: :class:`GatedSystem`) or ``swap_<name>`` (:class:`SwapSymmetricSystem` around the system ``name``,
+    with ``weights``); model code is imported only here.
 
     With ``weights`` (a checkpoint file) the model comes from that file and ``name`` (less any
     prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
@@ -404,8 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m eqlib.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--systems", nargs="+", default=["identity", "spectral"],
                         help="identity, spectral, a model name (e.g. proposed_db), hybrid_<model>, mean_<a>+<b> "
-                             "(an ensemble), gated_mean_<a>+<b> (behind a's gate), swap_<system> (asked both ways round), or a checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is "
-                             "named LABEL)")
+                             "(an ensemble), gated_mean_<a>+<b> (behind a's gate), swap_<system> (asked both ways "
+                             "round), or a checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is named "
+                             "LABEL)")
     parser.add_argument("--sets", nargs="+", default=list(EVAL_SETS), choices=EVAL_SETS, metavar="SET",
                         help=f"evaluation sets (default all: {', '.join(EVAL_SETS)})")
     parser.add_argument("--num-pairs", type=int, default=None,
