@@ -73,22 +73,33 @@ def predict_batch(system: System, inputs: Sequence[np.ndarray], references: Sequ
     return [system(x, r, sample_rate) for x, r in zip(inputs, references)]
 
 
+class BatchSystem:
+    """A system that answers whole sets through ``batch``; called on one pair, it answers a batch of one."""
+
+    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
+        return self.batch([input_audio], [reference_audio], sample_rate)[0]
+
+
+def responses_db(system: System, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+                 sample_rate: int) -> np.ndarray:
+    """``system``'s cascaded responses ``(pairs, freqs)`` in dB at :data:`ENSEMBLE_GRID_HZ`, one per pair."""
+    return np.stack([s.response_db(ENSEMBLE_GRID_HZ, sample_rate)
+                     for s in predict_batch(system, inputs, references, sample_rate)])
+
+
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
     """No EQ at all: the floor every method must beat."""
     return EQSettings.identity()
 
 
 @dataclass(frozen=True)
-class SpectralSystem:
+class SpectralSystem(BatchSystem):
     """The least-squares match EQ (:mod:`eqlib.spectral_fit`), optionally started from, and held near by
     ``prior_weight``, the prediction of ``init_system``. A system with a ``batch`` method: evaluating
     all pairs of a set in one call is several times faster and gives the same EQs."""
 
     init_system: System | None = None
     prior_weight: float = 0.0
-
-    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-        return self.batch([input_audio], [reference_audio], sample_rate)[0]
 
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
@@ -104,36 +115,28 @@ spectral_system = SpectralSystem()
 
 
 @dataclass(frozen=True)
-class MeanResponseSystem:
+class MeanResponseSystem(BatchSystem):
     """An ensemble: the 4-band EQ fitted (least squares, level-free) to the mean of its members' cascaded
     responses in dB at :data:`ENSEMBLE_GRID_HZ`. Members' knobs cannot be averaged (two EQs with the same
     response can have different knobs), their responses can."""
 
     members: tuple[System, ...]
 
-    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-        return self.batch([input_audio], [reference_audio], sample_rate)[0]
-
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
-        curves = [np.stack([s.response_db(ENSEMBLE_GRID_HZ, sample_rate)
-                            for s in predict_batch(member, inputs, references, sample_rate)])
-                  for member in self.members]
+        curves = [responses_db(member, inputs, references, sample_rate) for member in self.members]
         return fit_eq_to_targets(np.mean(curves, axis=0), ENSEMBLE_GRID_HZ, sample_rate)
 
 
 @dataclass(frozen=True)
-class GatedSystem:
+class GatedSystem(BatchSystem):
     """Any system's answers behind a trained model's shared-content gate (:mod:`eqlib.gate`): the direct spectral
     fit where the gate of ``gate_owner`` (a model system, e.g. ``ltsnet``) finds that a pair shares its content,
     ``inner``'s answer elsewhere."""
 
     inner: System
     gate_owner: ModelSystem
-
-    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-        return self.batch([input_audio], [reference_audio], sample_rate)[0]
 
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
@@ -143,7 +146,7 @@ class GatedSystem:
 
 
 @dataclass(frozen=True)
-class SwapSymmetricSystem:
+class SwapSymmetricSystem(BatchSystem):
     """A system made antisymmetric in its two recordings: the 4-band EQ fitted (least squares, level-free) to
     half the difference of ``member``'s response for (input, reference) and its response for (reference, input)
     in dB at :data:`ENSEMBLE_GRID_HZ`. The EQ that takes the reference's style to the input is the inverse of the
@@ -153,15 +156,11 @@ class SwapSymmetricSystem:
 
     member: System
 
-    def __call__(self, input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
-        return self.batch([input_audio], [reference_audio], sample_rate)[0]
-
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
-        forward, backward = (np.stack([s.response_db(ENSEMBLE_GRID_HZ, sample_rate)
-                                       for s in predict_batch(self.member, a, b, sample_rate)])
-                             for a, b in ((inputs, references), (references, inputs)))
+        forward = responses_db(self.member, inputs, references, sample_rate)
+        backward = responses_db(self.member, references, inputs, sample_rate)
         return fit_eq_to_targets(0.5 * (forward - backward), ENSEMBLE_GRID_HZ, sample_rate)
 
 
