@@ -34,8 +34,7 @@ from eqlib.checkpoint import CheckpointError, default_weights
 from eqlib.eq import EQSettings
 from eqlib.errors import EqlibError, first_line, reason
 from eqlib import inference
-from eqlib.inference import DEFAULT_MODEL, Predictor, load_predictor
-from eqlib.models import MODEL_NAMES
+from eqlib.inference import DEFAULT_MODEL, SHIPPED_MODELS, Predictor, load_predictor
 from eqlib.runtime import one_thread
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, match_spectra
 from eqlib.spectrum import SMOOTHING_FRACTION, WelchAccumulator, band_levels_db, log_grid_hz, long_term_n_fft
@@ -61,16 +60,16 @@ def _shipped_model(name: str) -> Predictor:
 
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL) -> Predictor:
-    """A trained model ready for :func:`match`: a shipped model's name (``eqlib.models.MODEL_NAMES``; loaded
+    """A trained model ready for :func:`match`: a shipped model's name (``eqlib.inference.SHIPPED_MODELS``; loaded
     once per process and shared) or the path of a checkpoint written by ``eqlib.train`` (loaded with
     ``weights_only=True``: a pickle that would run code is refused). Raises :class:`WeightsError` for an unknown
     name or an unusable file."""
     try:
-        if str(name_or_path) in MODEL_NAMES:
+        if str(name_or_path) in SHIPPED_MODELS:
             return _shipped_model(str(name_or_path))
         path = Path(name_or_path)
         if not path.is_file():
-            raise WeightsError(f"{name_or_path}: neither a shipped model ({', '.join(MODEL_NAMES)}) "
+            raise WeightsError(f"{name_or_path}: neither a shipped model ({', '.join(SHIPPED_MODELS)}) "
                                "nor a checkpoint file")
         return load_predictor(weights=path)
     except WeightsError:

@@ -52,9 +52,8 @@ def write_payload(path: str | Path, payload: dict) -> None:
     write_atomic(path, payload)
 
 
-def read_checkpoint(path: str | Path) -> dict:
-    """Load and validate a checkpoint dict (``weights_only=True``); raise :class:`CheckpointError`."""
-    path = Path(path)
+def _read_payload(path: Path) -> dict:
+    """The dict of an eqlib weights file (``weights_only=True``); raise :class:`CheckpointError`."""
     try:
         found = path.is_file()
         payload = torch.load(path, map_location="cpu", weights_only=True) if found else None
@@ -66,20 +65,55 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: weights file not found")
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not an eqlib checkpoint (expected format {CHECKPOINT_FORMAT!r})")
-    if not isinstance(payload.get("model_config"), dict) or not isinstance(payload.get("state_dict"), dict):
-        raise CheckpointError(f"{path}: checkpoint lacks its model config or weights")
     return payload
+
+
+def _check_model_payload(payload: dict, where: str) -> None:
+    if not isinstance(payload.get("model_config"), dict) or not isinstance(payload.get("state_dict"), dict):
+        raise CheckpointError(f"{where}: checkpoint lacks its model config or weights")
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load and validate one model's checkpoint dict (``weights_only=True``); raise :class:`CheckpointError`."""
+    payload = _read_payload(Path(path))
+    _check_model_payload(payload, str(path))
+    return payload
+
+
+def read_weights(path: str | Path) -> dict:
+    """Load and validate a weights file: one model's checkpoint, or an ensemble's (:func:`ensemble_payload`: a
+    ``members`` list of two or more model checkpoints); raise :class:`CheckpointError`."""
+    payload = _read_payload(Path(path))
+    if "members" not in payload:
+        _check_model_payload(payload, str(path))
+        return payload
+    members = payload["members"]
+    if not isinstance(members, list) or len(members) < 2 or not all(isinstance(m, dict) for m in members):
+        raise CheckpointError(f"{path}: an ensemble needs a list of two or more member checkpoints")
+    for index, member in enumerate(members):
+        _check_model_payload(member, f"{path} (member {index + 1})")
+    return payload
+
+
+def ensemble_payload(members: list[dict], **extra: Any) -> dict:
+    """An ensemble's weights file: the members' checkpoint dicts (the first one's gate is the ensemble's)."""
+    return {"format": CHECKPOINT_FORMAT, "members": members, **extra}
+
+
+def model_from_payload(payload: dict, where: str | Path, device: torch.device | str = "cpu") -> PairModel:
+    """The model in eval mode of a checkpoint dict; ``where`` names it in a :class:`CheckpointError`."""
+    try:
+        model = build_model(ModelConfig.from_dict(payload["model_config"]))
+        model.load_state_dict(payload["state_dict"])
+    except (TypeError, KeyError, RuntimeError, ValueError) as err:
+        raise CheckpointError(f"{where}: weights do not match the model config ({str(err).splitlines()[0]})") from err
+    return model.to(device).eval()
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[PairModel, dict]:
     """A model in eval mode from a checkpoint file, and the checkpoint dict."""
     payload = read_checkpoint(path)
-    try:
-        model = build_model(ModelConfig.from_dict(payload["model_config"]))
-        model.load_state_dict(payload["state_dict"])
-    except (TypeError, KeyError, RuntimeError, ValueError) as err:
-        raise CheckpointError(f"{path}: weights do not match the model config ({str(err).splitlines()[0]})") from err
-    return model.to(device).eval(), payload
+    return model_from_payload(payload, path, device), payload
 
 
 def default_weights(name: str) -> Path:

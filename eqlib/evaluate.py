@@ -33,7 +33,8 @@ from eqlib.eq import EQSettings
 from eqlib.metrics import (lts_distance_db, mean_ci95, param_errors, response_error_db,
                            third_octave_response_error_db)
 from eqlib.runtime import figures_dir, is_quick, one_thread
-from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, fit_eq_to_targets, spectral_match_batch
+from eqlib.spectral_fit import (ENSEMBLE_GRID_HZ, HYBRID_PRIOR_WEIGHT, fit_eq_to_targets, fit_mean_response,
+                                responses_on_grid_db, spectral_match_batch)
 
 if TYPE_CHECKING:
     from eqlib.inference import ModelSystem
@@ -59,8 +60,6 @@ EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
 APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
 BY_REFERENCE_CHAIN = "cross-chain by the reference's chain"  # the heading of reference_chain_table
-#: Where an ensemble averages its members' responses (Hz): log-spaced over the band every pair is scored on.
-ENSEMBLE_GRID_HZ = np.geomspace(20.0, FULL_BAND_HZ, 120)
 
 
 def predict_batch(system: System, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
@@ -83,8 +82,7 @@ class BatchSystem:
 def responses_db(system: System, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
                  sample_rate: int) -> np.ndarray:
     """``system``'s cascaded responses ``(pairs, freqs)`` in dB at :data:`ENSEMBLE_GRID_HZ`, one per pair."""
-    return np.stack([s.response_db(ENSEMBLE_GRID_HZ, sample_rate)
-                     for s in predict_batch(system, inputs, references, sample_rate)])
+    return responses_on_grid_db(predict_batch(system, inputs, references, sample_rate), sample_rate)
 
 
 def identity_system(input_audio: np.ndarray, reference_audio: np.ndarray, sample_rate: int) -> EQSettings:
@@ -116,17 +114,16 @@ spectral_system = SpectralSystem()
 
 @dataclass(frozen=True)
 class MeanResponseSystem(BatchSystem):
-    """An ensemble: the 4-band EQ fitted (least squares, level-free) to the mean of its members' cascaded
-    responses in dB at :data:`ENSEMBLE_GRID_HZ`. Members' knobs cannot be averaged (two EQs with the same
-    response can have different knobs), their responses can."""
+    """An ensemble of systems: :func:`eqlib.spectral_fit.fit_mean_response` over its members' answers (the shipped
+    ``ensemble`` is the same over two networks, :class:`eqlib.inference.EnsemblePredictor`)."""
 
     members: tuple[System, ...]
 
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
-        curves = [responses_db(member, inputs, references, sample_rate) for member in self.members]
-        return fit_eq_to_targets(np.mean(curves, axis=0), ENSEMBLE_GRID_HZ, sample_rate)
+        return fit_mean_response([predict_batch(member, inputs, references, sample_rate)
+                                  for member in self.members], sample_rate)
 
 
 @dataclass(frozen=True)
@@ -162,6 +159,38 @@ class SwapSymmetricSystem(BatchSystem):
         forward = responses_db(self.member, inputs, references, sample_rate)
         backward = responses_db(self.member, references, inputs, sample_rate)
         return fit_eq_to_targets(0.5 * (forward - backward), ENSEMBLE_GRID_HZ, sample_rate)
+
+
+class RememberingSystem(BatchSystem):
+    """``inner`` that remembers its last batch: a call with the very same arrays again (the same objects, as
+    :func:`evaluate_sets` passes one set's pairs to every system in turn) returns that batch's answers. Lets
+    several systems built on one model (the model, its network, its hybrid) share the model's work."""
+
+    def __init__(self, inner: System) -> None:
+        self.inner = inner
+        self._last: tuple[list[np.ndarray], int, list[EQSettings]] | None = None
+
+    def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+              sample_rate: int) -> list[EQSettings]:
+        """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
+        recordings = [*inputs, *references]
+        if self._last is not None:
+            seen, seen_rate, answers = self._last
+            if (seen_rate == sample_rate and len(seen) == len(recordings) and len(inputs) == len(answers)
+                    and all(a is b for a, b in zip(seen, recordings))):
+                return list(answers)
+        answers = predict_batch(self.inner, inputs, references, sample_rate)
+        self._last = (recordings, sample_rate, list(answers))
+        return list(answers)
+
+
+def model_systems_sharing_work(name: str) -> dict[str, System]:
+    """``name``, ``network_<name>`` and ``hybrid_<name>`` for a gated model, the network run once per batch for
+    all three (:class:`RememberingSystem`): the same answers as :func:`load_named_system` gives each, in about a
+    third of the time."""
+    network = RememberingSystem(load_named_system(f"network_{name}"))
+    gated = RememberingSystem(GatedSystem(network, load_named_system(name)))
+    return {name: gated, f"network_{name}": network, f"hybrid_{name}": hybrid_system(gated, HYBRID_PRIOR_WEIGHT)}
 
 
 def hybrid_system(model_system: System, prior_weight: float) -> SpectralSystem:

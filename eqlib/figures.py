@@ -13,8 +13,8 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
   over ``application.CASE_PAIRS`` held-out speaker pairs (:mod:`eqlib.application`);
 - ``05_music_pair<k>.png``: responses on music from held-out tracks (the paper's models never trained on music);
 - ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
-- ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, every model, the default model's network
-  without its gate, and the hybrid mode on every evaluation set); its spectral fits of the test set also serve the
+- ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, every model, the default ensemble, its
+  networks without the gate, and the hybrid mode on every evaluation set); its spectral fits of the test set also serve the
   error distribution; ``findings.md``: the default model's paired comparisons (:mod:`eqlib.findings`).
 
 ``01_slider_panel.png`` is not made here: it is a screenshot of the EQ panel in JupyterLab, taken in headless
@@ -45,7 +45,7 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair, load_eval_set
 from eqlib.examples import list_examples, load_example
 from eqlib.findings import findings_markdown
-from eqlib.inference import DEFAULT_MODEL, Predictor, load_predictor
+from eqlib.inference import DEFAULT_MODEL, ENSEMBLE_LEAD, SHIPPED_MODELS, Predictor, load_predictor
 from eqlib.latents import collect_latents, latent_summary, pca_2d, pick_good_and_poor
 from eqlib.metrics import mean_ci95, response_error_db
 from eqlib.models import MODEL_NAMES
@@ -68,9 +68,9 @@ SYSTEM_COLOURS = {"input": "#1f77b4", "reference": "#ff7f0e", "fed": "#2ca02c"}
 BASELINES = ("identity", "spectral")
 PROBLEMS = {name: settings for name, (settings, _) in application.PROBLEMS.items()}  # the +9 dB problem EQs
 SHOWN_MODEL = DEFAULT_MODEL  # the model of the response, music and application figures
-EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, f"network_{DEFAULT_MODEL}",
+EVALUATE_SYSTEMS = ("identity", "spectral", *MODEL_NAMES, DEFAULT_MODEL, f"network_{DEFAULT_MODEL}",
                     f"hybrid_{DEFAULT_MODEL}")
-APPLICATION_SYSTEMS = ("spectral", "proposed_db", DEFAULT_MODEL)  # 05_application_cases.md
+APPLICATION_SYSTEMS = ("spectral", "proposed_db", ENSEMBLE_LEAD, DEFAULT_MODEL)  # 05_application_cases.md
 APPLICATION_SPEECH = ("speech-p351-f", "speech-p363-m")  # committed examples: input speaker, reference speaker
 EXAMPLES_DIR = "cache/figures-examples"  # make_all(examples=True) writes here, never over the committed figures/
 SCREENSHOTS = ("01_slider_panel.png",)  # in figures/ but taken by the browser test (tests/e2e), not by make_all
@@ -83,7 +83,7 @@ def test_pairs(name: str = TEST_SET) -> list[EvalPair]:
 
 
 def load_predictors(weights: Mapping[str, str | Path] | None = None,
-                    names: Sequence[str] = MODEL_NAMES) -> dict[str, Predictor]:
+                    names: Sequence[str] = SHIPPED_MODELS) -> dict[str, Predictor]:
     """Predictors of ``names`` from ``weights`` (name → file; default: the shipped ``eqlib/weights/<name>.pt``).
 
     Raises :class:`CheckpointError` naming every missing file at once.
@@ -351,11 +351,15 @@ def _write_text(path: Path, text: str, written: list[Path]) -> None:
 
 def _evaluate_all() -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """``eqlib.evaluate``'s results of ``EVALUATE_SYSTEMS`` (shipped weights) on every evaluation set (only the
-    test set, ``QUICK_PAIRS`` pairs, in quick mode): the slow part, the spectral and hybrid fits of every pair."""
+    test set, ``QUICK_PAIRS`` pairs, in quick mode): the slow part, the spectral and hybrid fits of every pair. The
+    default model, its network and its hybrid share one run of its networks per set
+    (:func:`eqlib.evaluate.model_systems_sharing_work`)."""
     from eqlib import evaluate
     from eqlib.evalsets import EVAL_SETS
 
-    return evaluate.evaluate_sets(evaluate.load_systems(EVALUATE_SYSTEMS), [TEST_SET] if is_quick() else EVAL_SETS,
+    shared = evaluate.model_systems_sharing_work(DEFAULT_MODEL)
+    systems = {name: shared[name] if name in shared else evaluate.load_named_system(name) for name in EVALUATE_SYSTEMS}
+    return evaluate.evaluate_sets(systems, [TEST_SET] if is_quick() else EVAL_SETS,
                                   num_pairs=QUICK_PAIRS if is_quick() else None)
 
 
@@ -419,11 +423,11 @@ def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | No
         steps.update()
 
         results = None
-        if weights is None and all(default_weights(n).is_file() for n in MODEL_NAMES):  # evaluate loads the shipped ones
+        if weights is None and all(default_weights(n).is_file() for n in SHIPPED_MODELS):  # evaluate loads the shipped ones
             results = _evaluate_all()
             evaluate.write_results(results, EVALUATE_SYSTEMS, out / "results.md")
             written.append(out / "results.md")
-            _write_text(out / "findings.md", findings_markdown(results, DEFAULT_MODEL), written)
+            _write_text(out / "findings.md", findings_markdown(results, DEFAULT_MODEL, ENSEMBLE_LEAD), written)
             written += readme_sync.write_cli_example(out)  # the README's `eqlib match` transcript
         steps.update()
 
@@ -454,7 +458,7 @@ def _make_all(out_dir: str | Path | None, weights: Mapping[str, str | Path] | No
                    figure_frequency_responses(pair, predicted, f"{SHOWN_MODEL} · {MUSIC_SET} pair {k}"), written)
         steps.update()
 
-        latents = {name: collect_latents(p.model, pairs) for name, p in predictors.items()}
+        latents = {name: collect_latents(p.model, pairs) for name, p in predictors.items() if name in MODEL_NAMES}
         index, labels = latent_pick(errors[SHOWN_MODEL], pairs)
         for name, lat in latents.items():
             _write(out, f"06_latents_{name}", figure_latents(lat, index, labels, name), written)
@@ -485,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in written:
         print(path)
     examples = args.examples or locate_corpora() is None
-    print("\n".join(console_lines([default_weights(n) for n in MODEL_NAMES], examples)))
+    print("\n".join(console_lines([default_weights(n) for n in SHIPPED_MODELS], examples)))
     return 0
 
 

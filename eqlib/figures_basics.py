@@ -26,6 +26,7 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.examples import list_examples, load_example
 from eqlib.features import FeatureConfig
 from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
+from eqlib.inference import ENSEMBLE
 from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_parameter_histograms, plot_pole_zero,
                          plot_power_spectrogram, plot_spectrogram, plot_third_octave_ltas, plot_training_curves)
@@ -202,8 +203,10 @@ def figure_training_pairs(sampler: PairSampler, variant: str, num_pairs: int, se
 
 # --- notebook 03 -----------------------------------------------------------------------------------
 def shipped_training_logs() -> dict[str, Path]:
-    """Model name → ``eqlib/weights/<name>.metrics.csv`` for every shipped model whose training log is present."""
+    """Label → ``eqlib/weights/<name>.metrics.csv`` for every shipped model whose training log is present (the
+    ensemble's is that of its second member, labelled so)."""
     logs = {name: WEIGHTS_DIR / f"{name}.metrics.csv" for name in MODEL_NAMES}
+    logs[f"{ENSEMBLE}'s proposed_db (speech + music)"] = WEIGHTS_DIR / f"{ENSEMBLE}.metrics.csv"
     return {name: path for name, path in logs.items() if path.is_file()}
 
 

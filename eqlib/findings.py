@@ -2,7 +2,7 @@
 
 :func:`findings_markdown` reads ``eqlib.evaluate`` results (``results[set][system]``) and states, for the default
 model, how far it is from doing nothing, from the spectral match EQ, from the paper's proposed model and from its
-own network without the shared-content gate, on every set where both systems were scored. ``make figures`` writes
+own networks without the shared-content gate, on every set where both systems were scored. ``make figures`` writes
 it to ``figures/findings.md``, which the README includes, so that no number in the prose is typed by hand.
 """
 
@@ -39,11 +39,13 @@ def comparison_line(results: Results, set_name: str, first: str, second: str) ->
             f"difference {mean:+.2f} ± {half:.2f} dB: **{verdict(mean, half)}**")
 
 
-def findings_markdown(results: Results, model: str) -> str:
-    """The default ``model`` against identity, spectral, ``proposed_db`` and ``network_<model>``, set by set."""
+def findings_markdown(results: Results, model: str, lead: str | None = None) -> str:
+    """The default ``model`` against identity, spectral, ``proposed_db``, its ensemble's ``lead`` member alone
+    (when given) and ``network_<model>``, set by set."""
     sections = [("doing nothing (`identity`)", "identity"), ("the spectral match EQ (`spectral`)", "spectral"),
                 ("the paper's proposed model (`proposed_db`)", "proposed_db"),
-                ("its own network without the gate", f"network_{model}")]
+                *([(f"its lead member alone (`{lead}`, gate included)", lead)] if lead else []),
+                ("its own networks without the gate", f"network_{model}")]
     lines = []
     for title, other in sections:
         rows = [comparison_line(results, set_name, model, other) for set_name in results]

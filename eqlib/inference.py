@@ -11,17 +11,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlib.checkpoint import CheckpointError, default_weights, load_model
+from eqlib.checkpoint import CheckpointError, default_weights, model_from_payload, read_weights
 from eqlib.eq import EQSettings
 from eqlib.gate import SharedContentGate
 from eqlib.models import MODEL_NAMES, LTSNet, ModelOutput, PairModel
-from eqlib.spectral_fit import fit_eq_to_targets
+from eqlib.spectral_fit import fit_eq_to_targets, fit_mean_response
 
 BLOCK_S = 30.0  # analysis block length (s): bounds memory for long files
-DEFAULT_MODEL = "ltsnet"  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
+#: The shipped ensemble (``eqlib/weights/ensemble.pt``): ``ltsnet`` and a ``proposed_db`` trained on speech and
+#: music, their responses averaged, behind ``ltsnet``'s shared-content gate (:class:`EnsemblePredictor`).
+ENSEMBLE = "ensemble"
+ENSEMBLE_LEAD = "ltsnet"  # the shipped model whose weights and gate lead the ensemble
+SHIPPED_MODELS = (*MODEL_NAMES, ENSEMBLE)  # the names of the files in eqlib/weights
+DEFAULT_MODEL = ENSEMBLE  # the shipped model that eqlib.match, the CLI and the panels use unless told otherwise
 
-__all__ = ["BLOCK_S", "DEFAULT_MODEL", "CheckpointError", "LatentAccumulator", "ModelSystem", "Predictor",
-           "load_predictor", "load_system", "output_settings"]
+__all__ = ["BLOCK_S", "DEFAULT_MODEL", "ENSEMBLE", "SHIPPED_MODELS", "CheckpointError", "EnsemblePredictor",
+           "LatentAccumulator", "ModelSystem", "Predictor", "load_predictor", "load_system", "output_settings"]
 
 
 def output_settings(model: PairModel, output: ModelOutput) -> list[EQSettings]:
@@ -129,15 +134,76 @@ class Predictor:
         return self.gated(*self._latents(inputs, references), answers)
 
 
+class EnsembleAccumulator:
+    """The latent accumulators of an ensemble's members side by side; the latent is theirs concatenated."""
+
+    def __init__(self, members: list[Predictor]) -> None:
+        self.parts = [member.latent_accumulator() for member in members]
+
+    def add(self, block: np.ndarray) -> None:
+        """Add a block ``(time,)`` of mono samples to every member's accumulator."""
+        for part in self.parts:
+            part.add(block)
+
+    def latent(self) -> torch.Tensor:
+        """The members' latents concatenated, ``(1, sum of latent_dim)``."""
+        return torch.cat([part.latent() for part in self.parts], dim=-1)
+
+
+class EnsemblePredictor(Predictor):
+    """Several trained models as one :class:`Predictor`: the EQ fitted to the mean of the members' cascaded
+    responses (:func:`eqlib.spectral_fit.fit_mean_response`), behind the first member's shared-content gate (the
+    direct spectral fit where that gate finds shared content). Its latent is the members' latents concatenated."""
+
+    def __init__(self, members: list[Predictor], checkpoint: dict | None = None) -> None:
+        rates = {member.sample_rate for member in members}
+        if len(members) < 2 or len(rates) != 1:
+            raise CheckpointError(f"an ensemble needs two or more members at one sample rate, got "
+                                  f"{len(members)} at {sorted(rates)} Hz")
+        self.members, self.checkpoint = members, checkpoint or {}
+        self.model = members[0].model  # the lead's network: its features decide what the gate reads
+        self.sample_rate = members[0].sample_rate
+        self.name = str(self.checkpoint.get("name", "+".join(member.name for member in members)))
+        self.gate = members[0].gate
+        self.latent_dims = [member.model.config.latent_dim for member in members]
+
+    def latent_accumulator(self) -> EnsembleAccumulator:
+        return EnsembleAccumulator(self.members)
+
+    def _split(self, latent: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """A concatenated latent ``(pairs, sum of latent_dim)`` → one ``(pairs, latent_dim)`` per member."""
+        if latent.shape[-1] != sum(self.latent_dims):
+            raise ValueError(f"{self.name}: expected latents of {sum(self.latent_dims)} values, got {latent.shape[-1]}")
+        return torch.split(latent, self.latent_dims, dim=-1)
+
+    def network_from_latents(self, latent_in: torch.Tensor, latent_ref: torch.Tensor) -> list[EQSettings]:
+        """The ensemble's EQ for each pair of concatenated latents, without the gate."""
+        answers = [member.network_from_latents(x, r)
+                   for member, x, r in zip(self.members, self._split(latent_in), self._split(latent_ref))]
+        return fit_mean_response(answers, self.sample_rate)
+
+    def gated(self, latent_in: torch.Tensor, latent_ref: torch.Tensor, answers: list[EQSettings]
+              ) -> list[EQSettings]:
+        """``answers`` behind the first member's gate (unchanged when this ensemble's ``gate`` is ``None``)."""
+        if self.gate is None:
+            return answers
+        return self.members[0].gated(self._split(latent_in)[0], self._split(latent_ref)[0], answers)
+
+
 def load_predictor(model: str = DEFAULT_MODEL, weights: str | Path | None = None,
                    device: torch.device | str = "cpu") -> Predictor:
-    """A :class:`Predictor` from a shipped model name or a weights file; raises :class:`CheckpointError`."""
+    """A :class:`Predictor` (an :class:`EnsemblePredictor` for an ensemble's file) from a shipped model name
+    (:data:`SHIPPED_MODELS`) or a weights file; raises :class:`CheckpointError`."""
     if weights is None:
-        if model not in MODEL_NAMES:
-            raise CheckpointError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        if model not in SHIPPED_MODELS:
+            raise CheckpointError(f"unknown model {model!r}; choose one of {', '.join(SHIPPED_MODELS)}")
         weights = default_weights(model)
-    net, payload = load_model(weights, device)
-    return Predictor(net, payload)
+    payload = read_weights(weights)
+    if "members" not in payload:
+        return Predictor(model_from_payload(payload, weights, device), payload)
+    members = [Predictor(model_from_payload(member, f"{weights} (member {index + 1})", device), member)
+               for index, member in enumerate(payload["members"])]
+    return EnsemblePredictor(members, payload)
 
 
 class ModelSystem:

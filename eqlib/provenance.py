@@ -36,13 +36,13 @@ def weight_files(system_args: Sequence[str]) -> list[Path]:
     the file of ``LABEL=PATH.pt``), each once, in order; built-in systems have none."""
     from eqlib.checkpoint import default_weights
     from eqlib.evaluate import parse_system_arg
-    from eqlib.models import MODEL_NAMES
+    from eqlib.inference import SHIPPED_MODELS
 
     files: list[Path] = []
     for arg in system_args:
         label, path = parse_system_arg(arg)
-        name = label.removeprefix("hybrid_")
-        path = path if path is not None else default_weights(name) if name in MODEL_NAMES else None
+        name = label.removeprefix("hybrid_").removeprefix("network_")
+        path = path if path is not None else default_weights(name) if name in SHIPPED_MODELS else None
         if path is not None and Path(path) not in files:
             files.append(Path(path))
     return files

@@ -24,6 +24,8 @@ from eqlib.spectrum import SMOOTHING_FRACTION, log_grid_hz, smoothed_spectrum_db
 SILENCE_BELOW_PEAK_DB = 80.0  # grid points this far below a spectrum's peak carry no weight in the fit
 SILENCE_FLOOR_DB = -180.0  # power density (dB re 1/Hz) below which a grid point counts as silent
 HYBRID_PRIOR_WEIGHT = 100.0  # dB² per normalised unit²: keeps the hybrid refinement near the network's prediction
+#: Where an ensemble averages its members' responses (Hz): log-spaced over 20 Hz–20 kHz, the band pairs are scored on.
+ENSEMBLE_GRID_HZ = np.geomspace(20.0, 20000.0, 120)
 
 
 def _fit_inits(spec: EQSpec, init: EQSettings | None, num_random: int, seed: int) -> torch.Tensor:
@@ -40,7 +42,7 @@ def _fit_inits(spec: EQSpec, init: EQSettings | None, num_random: int, seed: int
 def fit_eq_to_targets(targets_db: np.ndarray, freqs_hz: np.ndarray, sample_rate: float,
                       inits: Sequence[EQSettings] | None = None, prior_weight: float = 0.0, steps: int = 150,
                       refine_steps: int = 60, num_random: int = 16, weights: np.ndarray | None = None, seed: int = 0,
-                      spec: EQSpec = DEFAULT_EQ) -> list[EQSettings]:
+                      spec: EQSpec = DEFAULT_EQ, level_free: bool = True) -> list[EQSettings]:
     """Least-squares fits of the cascaded EQ response to several target curves, ignoring overall level.
 
     Parameters are optimised in normalised space through a sigmoid, so every knob stays in
@@ -63,6 +65,9 @@ def fit_eq_to_targets(targets_db: np.ndarray, freqs_hz: np.ndarray, sample_rate:
         weights: optional non-negative per-frequency weights ``(targets, freqs)`` or ``(freqs,)``.
         seed: seed of the random starting points.
         spec: the EQ spec.
+        level_free: ignore the overall level (default). ``False`` fits the targets level included: for targets that
+            are themselves EQ responses, so that the answer's gains do not drift together, as they may where only the
+            shape counts.
 
     Returns:
         The best :class:`EQSettings` found for each target.
@@ -87,7 +92,9 @@ def fit_eq_to_targets(targets_db: np.ndarray, freqs_hz: np.ndarray, sample_rate:
     if w.shape != target.shape or bool((w < 0).any()) or bool((w.sum(dim=-1) <= 0).any()):
         raise ValueError("weights must be non-negative, match target_db and not all be zero")
     w = (w / w.sum(dim=-1, keepdim=True))[:, None]  # (targets, 1, freqs)
-    target = (target - (w[:, 0] * target).sum(dim=-1, keepdim=True))[:, None]
+    if level_free:
+        target = target - (w[:, 0] * target).sum(dim=-1, keepdim=True)
+    target = target[:, None]
 
     starts = torch.stack([_fit_inits(spec, init, num_random, seed)
                           for init in (inits if inits is not None else [None] * len(target))]).clamp(1e-4, 1 - 1e-4)
@@ -97,7 +104,8 @@ def fit_eq_to_targets(targets_db: np.ndarray, freqs_hz: np.ndarray, sample_rate:
         """Loss ``(targets[k], starts)`` of the starts ``logits`` ``(targets[k], starts, bands * 3)``."""
         params_norm = torch.sigmoid(logits)
         response = spec.response_db(spec.from_norm(params_norm), freqs, sample_rate)
-        response = response - (w[k] * response).sum(dim=-1, keepdim=True)
+        if level_free:
+            response = response - (w[k] * response).sum(dim=-1, keepdim=True)
         loss = (w[k] * (response - target[k]) ** 2).sum(dim=-1)
         if prior_weight > 0:
             loss = loss + prior_weight * ((params_norm - centre[k]) ** 2).mean(dim=-1)
@@ -135,6 +143,21 @@ def _refine(logits: torch.Tensor, loss: Callable[[], torch.Tensor], max_iter: in
         return total
 
     lbfgs.step(closure)
+
+
+def responses_on_grid_db(answers: Sequence[EQSettings], sample_rate: float) -> np.ndarray:
+    """The cascaded responses ``(answers, freqs)`` in dB of several EQs at :data:`ENSEMBLE_GRID_HZ`."""
+    return np.stack([answer.response_db(ENSEMBLE_GRID_HZ, sample_rate) for answer in answers])
+
+
+def fit_mean_response(members_answers: Sequence[Sequence[EQSettings]], sample_rate: float) -> list[EQSettings]:
+    """An ensemble's EQ per pair: the 4-band EQ fitted by least squares to the mean of its members' cascaded
+    responses in dB at :data:`ENSEMBLE_GRID_HZ`, level included (a level-free fit of such a mean may answer every
+    gain several dB too high together: the same shape, an output that clips). ``members_answers`` holds one list
+    per member, each with one EQ per pair. Knobs cannot be averaged (two EQs with the same response can have
+    different knobs); responses can."""
+    curves = [responses_on_grid_db(answers, sample_rate) for answers in members_answers]
+    return fit_eq_to_targets(np.mean(curves, axis=0), ENSEMBLE_GRID_HZ, sample_rate, level_free=False)
 
 
 def fit_eq_to_target(target_db: np.ndarray, freqs_hz: np.ndarray, sample_rate: float, init: EQSettings | None = None,

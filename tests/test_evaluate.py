@@ -270,3 +270,40 @@ def test_application_cases_are_measured_and_tabulated_on_request(tmp_path, monke
             and ("sibilance" in line or "bass" in line)]
     assert len(rows) == 8  # two systems × two problems × two directions
     assert "| identity | muddy bass | input has it | -5.1 | +0.0 ± 0.0 | 0/2 | 0/2 | no |" in rows
+
+
+def test_a_remembering_system_answers_the_same_arrays_once():
+    from eqlib.evaluate import RememberingSystem
+
+    calls = []
+
+    def counted(x: np.ndarray, r: np.ndarray, rate: int) -> EQSettings:
+        calls.append(1)
+        return EQSettings.identity()
+
+    system = RememberingSystem(counted)
+    inputs, references = [_tilted_noise(1), _tilted_noise(2)], [_tilted_noise(3), _tilted_noise(4)]
+    first = system.batch(inputs, references, SR)
+    assert system.batch(list(inputs), list(references), SR) == first and len(calls) == 2  # the same arrays
+    system.batch([x.copy() for x in inputs], references, SR)  # equal, but other arrays: asked again
+    system.batch(inputs, references, 48000)
+    assert len(calls) == 6
+
+
+def test_the_systems_that_share_a_models_work_answer_as_each_alone():
+    """``model_systems_sharing_work`` gives ``make figures`` the model, its network and its hybrid from one run of the
+    network; each answers exactly what :func:`load_named_system` of its name answers alone."""
+    from eqlib.checkpoint import default_weights
+    from eqlib.evaluate import load_named_system, model_systems_sharing_work
+
+    if not default_weights("ltsnet").is_file():
+        pytest.skip("no shipped ltsnet weights")
+    pairs = _pairs(3, same_clip=False)
+    inputs, references = [p.input for p in pairs], [p.reference for p in pairs]
+    references[2] = 0.5 * inputs[2]  # a pair sharing its content: the gate's fit
+    shared = model_systems_sharing_work("ltsnet")
+    assert list(shared) == ["ltsnet", "network_ltsnet", "hybrid_ltsnet"]
+    for name, system in shared.items():
+        alone = load_named_system(name).batch(inputs, references, SR)
+        for got, want in zip(system.batch(inputs, references, SR), alone):
+            np.testing.assert_allclose(got.params, want.params, atol=1e-9, err_msg=name)

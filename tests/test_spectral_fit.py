@@ -102,3 +102,22 @@ def test_hybrid_with_huge_prior_stays_at_init():
 def test_bad_input_raises_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_a_fit_with_level_keeps_the_gains_where_a_level_free_fit_may_lift_them_all():
+    """A target that is an EQ's own response (scipy's ``sosfreqz``): fitted level included, the answer reproduces
+    it, level and all; a flat +6 dB on the target changes a level-free fit not at all, a fit with level a lot."""
+    from eqlib.spectral_fit import ENSEMBLE_GRID_HZ, fit_eq_to_targets
+
+    rate = 44100
+    truth = EQSettings(np.array([[-4.0, 120.0, 0.7], [3.0, 900.0, 1.2], [-2.0, 3500.0, 2.0], [5.0, 8000.0, 0.7]]))
+    _, h = scipy.signal.sosfreqz(truth.sos(rate), worN=ENSEMBLE_GRID_HZ, fs=rate)
+    response_db = 20 * np.log10(np.abs(h))
+    fitted = fit_eq_to_targets(response_db[None], ENSEMBLE_GRID_HZ, rate, level_free=False)[0]
+    np.testing.assert_allclose(fitted.response_db(ENSEMBLE_GRID_HZ, rate), response_db, atol=0.1)
+    np.testing.assert_allclose(fitted.params[:, 0], truth.params[:, 0], atol=0.1)
+    lifted = fit_eq_to_targets(response_db[None] + 6.0, ENSEMBLE_GRID_HZ, rate)[0]  # level-free: +6 dB is invisible
+    unlifted = fit_eq_to_targets(response_db[None], ENSEMBLE_GRID_HZ, rate)[0]
+    np.testing.assert_allclose(lifted.params[:, 0], unlifted.params[:, 0], atol=0.1)
+    lifted_with_level = fit_eq_to_targets(response_db[None] + 6.0, ENSEMBLE_GRID_HZ, rate, level_free=False)[0]
+    assert lifted_with_level.params[:, 0].mean() > fitted.params[:, 0].mean() + 2.0  # with level, it is seen
