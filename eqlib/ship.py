@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from eqlib.checkpoint import WEIGHTS_DIR, ensemble_payload, read_checkpoint, read_weights, write_payload
+from eqlib.checkpoint import (WEIGHTS_DIR, CheckpointError, ensemble_payload, read_checkpoint, read_weights,
+                              write_payload)
 from eqlib.inference import ENSEMBLE, ENSEMBLE_LEAD, SHIPPED_MODELS
 
 CARD = WEIGHTS_DIR / "MODEL_CARD.md"
@@ -65,11 +66,12 @@ def ship(run_dir: str | Path, hardware: str) -> Path:
 
 
 def ship_ensemble(run_dir: str | Path, hardware: str) -> Path:
-    """Write ``eqlib/weights/ensemble.pt``: the shipped ``ltsnet.pt`` and a run's best checkpoint as members."""
+    """Write ``eqlib/weights/ensemble.pt``: the shipped ``ltsnet.pt`` and a run's best checkpoint as members;
+    raise :class:`CheckpointError` when ``ltsnet.pt`` has no shared-content gate (the ensemble's gate)."""
     run_dir = Path(run_dir)
     lead = read_checkpoint(WEIGHTS_DIR / f"{ENSEMBLE_LEAD}.pt")
     if not lead.get("gate"):
-        raise SystemExit(f"{ENSEMBLE_LEAD}.pt has no shared-content gate: run python -m eqlib.gate on it first")
+        raise CheckpointError(f"{ENSEMBLE_LEAD}.pt has no shared-content gate: run python -m eqlib.gate on it first")
     target = WEIGHTS_DIR / f"{ENSEMBLE}.pt"
     write_payload(target, ensemble_payload([lead, run_payload(run_dir, hardware)], name=ENSEMBLE))
     shutil.copyfile(run_dir / "metrics.csv", WEIGHTS_DIR / f"{ENSEMBLE}.metrics.csv")
@@ -123,8 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.ensemble and len(args.runs) != 1:
         parser.error("--ensemble takes exactly one run folder")
-    for run in args.runs:
-        print("shipped", ship_ensemble(run, args.hardware) if args.ensemble else ship(run, args.hardware))
+    try:
+        for run in args.runs:
+            print("shipped", ship_ensemble(run, args.hardware) if args.ensemble else ship(run, args.hardware))
+    except (CheckpointError, OSError) as err:
+        raise SystemExit(f"error: {err}") from None
     update_card()
 
 

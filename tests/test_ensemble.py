@@ -124,3 +124,40 @@ def test_the_shipped_ensemble_leads_with_the_shipped_ltsnet_and_its_gate():
     predictor = load_predictor(ENSEMBLE)
     assert isinstance(predictor, EnsemblePredictor) and predictor.gate is not None
     assert isinstance(predictor.predict(_noise(9, 0.3), _noise(10, 0.6)), EQSettings)
+
+
+def _run_folder(tmp_path: Path) -> Path:
+    """A finished training run of ``proposed_db``: ``best.pt`` and a one-row ``metrics.csv``."""
+    run = tmp_path / "run"
+    run.mkdir()
+    torch.manual_seed(3)
+    save_checkpoint(run / "best.pt", build_model("proposed_db"), train_config={"model": "proposed_db", "steps": 1})
+    (run / "metrics.csv").write_text("step,wall_s\n1,2.5\n")
+    return run
+
+
+def test_ship_ensemble_pairs_the_shipped_lead_with_the_run(tmp_path, monkeypatch):
+    import eqlib.ship as ship
+
+    monkeypatch.setattr(ship, "WEIGHTS_DIR", tmp_path)
+    lead = _checkpoint(tmp_path, ENSEMBLE_LEAD, 0, gate_db=1.5)
+    lead.rename(tmp_path / f"{ENSEMBLE_LEAD}.pt")
+    target = ship.ship_ensemble(_run_folder(tmp_path), "test CPU")
+    members = read_weights(target)["members"]
+    assert target == tmp_path / f"{ENSEMBLE}.pt" and [m["model_config"]["name"] for m in members] == [
+        ENSEMBLE_LEAD, "proposed_db"]
+    assert members[0]["gate"] == {"threshold_db": 1.5} and members[1]["hardware"] == "test CPU"
+    assert members[1]["steps_run"] == 1 and "optimizer" not in members[1]
+
+
+def test_ship_ensemble_refuses_a_lead_without_its_gate_in_one_line(tmp_path, monkeypatch, capsys):
+    import eqlib.ship as ship
+
+    monkeypatch.setattr(ship, "WEIGHTS_DIR", tmp_path)
+    _checkpoint(tmp_path, ENSEMBLE_LEAD, 0).rename(tmp_path / f"{ENSEMBLE_LEAD}.pt")
+    run = _run_folder(tmp_path)
+    with pytest.raises(CheckpointError, match="no shared-content gate"):
+        ship.ship_ensemble(run, "test CPU")
+    with pytest.raises(SystemExit, match=r"^error: .*no shared-content gate") as exit_info:
+        ship.main(["--ensemble", str(run)])
+    assert "\n" not in str(exit_info.value) and not (tmp_path / f"{ENSEMBLE}.pt").exists()
