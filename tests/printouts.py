@@ -2,8 +2,11 @@
 
 The fits behind the printed EQs run in float64 but start from float32 network outputs and use the CPU's own
 vector paths, so another CPU can print a last digit or two differently (6057 Hz against 6059 Hz, Q 0.596
-against 0.595). Text must match exactly; each number must lie within ``LAST_PLACE_UNITS`` units of the committed
-number's last printed place or within ``RELATIVE`` of it. A change of weights or code moves the printed EQs by far
+against 0.595). Two bands that trade off against each other move further: the default model's answer for
+``speech-p376-m.flac`` printed a high shelf at 4497 Hz and a peak of -1.4 dB on one CPU, 4424 Hz (1.6 %) and
+-1.7 dB on another (AMD EPYC), while their cascades differ by at most 0.18 dB. Text must match exactly; each number
+must lie within ``LAST_PLACE_UNITS`` units of the committed number's last printed place (0.3 dB for a gain) or
+within ``RELATIVE`` of it (which matters for frequencies). A change of weights or code moves the printed gains by
 more than that.
 """
 
@@ -13,7 +16,7 @@ import re
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 LAST_PLACE_UNITS = 3
-RELATIVE = 1e-3
+RELATIVE = 2e-2
 
 
 def _unit(number: str) -> float:
