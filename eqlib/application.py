@@ -11,6 +11,10 @@ Scored per pair at the problem's probe frequency (the bell's centre; one octave 
 level-free gain of the predicted cascade there (its dB at the probe minus its mean over 20 Hz–20 kHz, the
 metric's level removal) against the same for the right answer. A case is right when the mean over its pairs
 has the right sign and lies within ``TOLERANCE_DB`` of the right answer.
+
+Each pair is also measured without the problem (the control: two different voices, one chain), so that a case's
+miss splits in two: what the system answers to the two voices alone, and the problem's effect (the probe gain
+with the problem minus the control, pair by pair) as a share of the right answer (:func:`effects_table`).
 """
 
 from __future__ import annotations
@@ -67,7 +71,8 @@ def normalise_lufs(audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> np.nd
 
 @dataclass
 class CaseResult:
-    """One problem in one direction over many pairs: predictions and probe gains ``(pairs,)``."""
+    """One problem in one direction over many pairs: predictions, probe gains ``(pairs,)`` and the control's probe
+    gains ``(pairs,)`` (the same pairs with neither recording carrying the problem)."""
 
     problem: str
     direction: str
@@ -75,6 +80,17 @@ class CaseResult:
     predicted: list[EQSettings]
     probe_db: np.ndarray
     wanted_probe_db: float
+    control_db: np.ndarray
+
+    @property
+    def effect_db(self) -> np.ndarray:
+        """The problem's effect per pair ``(pairs,)``: the probe gain with the problem minus the control's (dB)."""
+        return self.probe_db - self.control_db
+
+    @property
+    def effect_share(self) -> float:
+        """The mean effect as a share of the right answer's probe gain (1: the whole problem, 0: none of it)."""
+        return float(np.mean(self.effect_db)) / self.wanted_probe_db
 
     @property
     def right_direction(self) -> int:
@@ -113,9 +129,13 @@ def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, d
 
 
 def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[CaseResult]:
-    """Every problem in both directions on every (input, reference) pair of clean 44.1 kHz recordings ``(time,)``."""
+    """Every problem in both directions on every (input, reference) pair of clean 44.1 kHz recordings ``(time,)``,
+    each pair also without the problem (the control)."""
+    controls = [system(normalise_lufs(x).astype(np.float32), normalise_lufs(r).astype(np.float32), SAMPLE_RATE)
+                for x, r in pairs]
     results = []
     for problem, (_, probe_hz) in PROBLEMS.items():
+        control_db = np.array([probe_gain_db(c, probe_hz) for c in controls])
         for direction in DIRECTIONS:
             predicted = []
             for clean_in, clean_ref in pairs:
@@ -124,7 +144,7 @@ def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) ->
             wanted = wanted_settings(problem, direction)
             results.append(CaseResult(problem, direction, wanted, predicted,
                                       np.array([probe_gain_db(p, probe_hz) for p in predicted]),
-                                      probe_gain_db(wanted, probe_hz)))
+                                      probe_gain_db(wanted, probe_hz), control_db))
     return results
 
 
@@ -146,6 +166,21 @@ def cases_table(results_by_system: dict[str, list[CaseResult]]) -> str:
             n = len(r.probe_db)
             lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} | {mean:+.1f} ± {half:.1f} "
                          f"| {r.right_direction}/{n} | {r.within_tolerance}/{n} | {'yes' if r.is_right else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
+def effects_table(results_by_system: dict[str, list[CaseResult]]) -> str:
+    """Markdown: per system and case, the probe gain without the problem (the control), the problem's effect
+    (paired, mean ± 95 % CI) and that effect as a share of the right answer."""
+    lines = ["| system | problem | where | right answer (dB) | without the problem (dB) | the problem's effect (dB) "
+             "| share of the right answer |", "|---|---|---|---:|---:|---:|---:|"]
+    for system, results in results_by_system.items():
+        for r in results:
+            control, control_half = mean_ci95(r.control_db)
+            effect, effect_half = mean_ci95(r.effect_db)
+            share = round(r.effect_share, 2) + 0.0  # no "-0%"
+            lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} | {control:+.1f} ± "
+                         f"{control_half:.1f} | {effect:+.1f} ± {effect_half:.1f} | {share:.0%} |")
     return "\n".join(lines) + "\n"
 
 

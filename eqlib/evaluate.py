@@ -59,6 +59,7 @@ REAL_CHAINS_ONLY = "cross-chain, real chains only"
 EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
 APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
+APPLICATION_EFFECTS = "What the problem itself moved"  # the heading of --application-cases' control table
 BY_REFERENCE_CHAIN = "cross-chain by the reference's chain"  # the heading of reference_chain_table
 
 
@@ -515,6 +516,9 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
                   "(`eqlib.application`): the level-free gain of the predicted EQ at the problem's probe frequency "
                   "over held-out speaker pairs; a case is right when the mean has the right sign and lies within "
                   f"±{application.TOLERANCE_DB:g} dB of the right answer.\n\n" + application.cases_table(cases))
+        table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem (two voices, one chain): the "
+                  "probe gain each system predicts for them, and the problem's effect, the probe gain with the problem "
+                  "minus that, pair by pair, as a share of the right answer.\n\n" + application.effects_table(cases))
     out.write_text(header + table)
     return table
 

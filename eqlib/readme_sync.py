@@ -16,6 +16,8 @@ runs that check). How a file becomes a block (its *view*):
   an ``eqlib.evaluate`` results file, one row per system and one column per set, the lowest mean in bold;
 - ``as application-cases``: the application cases of a file written with ``--application-cases``, one row per
   system and one column per case;
+- ``as application-effects``: the same cases' control section, one row per system: per problem the prediction
+  without it, then the problem's effect and its share of the right answer in each direction;
 - ``as reference-chains``: the cross-chain errors by the reference's chain of an ``eqlib.evaluate`` results file.
 
 :func:`write_cli_example` runs ``eqlib match`` on two shipped clips and writes the transcript the README shows.
@@ -135,6 +137,26 @@ def application_cases_table(results_md: str) -> str:
     return "\n".join(lines)
 
 
+def application_effects_table(results_md: str) -> str:
+    """Markdown table of the application cases' control section of an ``eqlib.evaluate --application-cases`` file,
+    one row per system: per problem, the probe gain without it (± 95 % CI), then the problem's effect in each
+    direction with its share of the right answer. Raises :class:`ReadmeSyncError` when the file has no such
+    section."""
+    from eqlib.evaluate import APPLICATION_EFFECTS  # the heading eqlib.evaluate writes
+
+    rows = _table_rows(_section(results_md, APPLICATION_EFFECTS, "python -m eqlib.evaluate --application-cases"))[2:]
+    cells: dict[str, dict[str, str]] = {}
+    for system, problem, where, wanted, control, effect, share in rows:
+        found = cells.setdefault(system, {})
+        found[f"{problem}: without it"] = control
+        found[f"{problem}, {where} ({wanted} dB)"] = f"{effect} ({share})"
+    columns = list(dict.fromkeys(column for found in cells.values() for column in found))
+    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [f"| `{system}` | " + " | ".join(found.get(c, "–") for c in columns) + " |"
+              for system, found in cells.items()]
+    return "\n".join(lines)
+
+
 def reference_chains_table(results_md: str) -> str:
     """The table of the ``### cross-chain by the reference's chain`` section of an ``eqlib.evaluate`` results file
     (:func:`eqlib.evaluate.reference_chain_table`), system names as code. Raises :class:`ReadmeSyncError` when the
@@ -147,6 +169,7 @@ def reference_chains_table(results_md: str) -> str:
 
 
 VIEWS: dict[str, Callable[[str], str]] = {"response-table": response_table, "application-cases": application_cases_table,
+                                          "application-effects": application_effects_table,
                                           "reference-chains": reference_chains_table}
 
 

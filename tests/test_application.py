@@ -8,8 +8,8 @@ import pytest
 import scipy.signal
 
 from conftest import make_speech_like
-from eqlib.application import (DIRECTIONS, PROBLEMS, TOLERANCE_DB, CaseResult, cases_table, probe_gain_db,
-                               run_cases, wanted_settings)
+from eqlib.application import (DIRECTIONS, PROBLEMS, TOLERANCE_DB, CaseResult, cases_table, effects_table,
+                               probe_gain_db, run_cases, wanted_settings)
 from eqlib.eq import EQSettings
 from eqlib.metrics import error_grid_hz
 from eqlib.spectral_fit import spectral_match
@@ -50,6 +50,7 @@ def test_a_system_that_ignores_the_audio_gets_no_case_right() -> None:
     assert [(r.problem, r.direction) for r in results] == [(p, d) for p in PROBLEMS for d in DIRECTIONS]
     for r in results:
         assert np.allclose(r.probe_db, 0.0, atol=1e-9) and r.right_direction == 0 and not r.is_right
+        assert np.allclose(r.control_db, 0.0, atol=1e-9) and r.effect_share == 0.0
 
 
 def test_a_spectral_match_of_the_same_recording_gets_every_case_right() -> None:
@@ -57,15 +58,33 @@ def test_a_spectral_match_of_the_same_recording_gets_every_case_right() -> None:
     results = run_cases(spectral_match, same)
     for r in results:
         assert r.is_right and r.within_tolerance == 1, (r.problem, r.direction, r.probe_db, r.wanted_probe_db)
+        assert abs(r.control_db[0]) < 0.5 and 0.5 < r.effect_share < 1.5  # nothing to match without the problem
     table = cases_table({"spectral": results})
     assert table.count("| yes |") == len(results) and f"±{TOLERANCE_DB:g} dB" in table
+
+
+def test_the_control_takes_a_systems_answer_to_the_two_voices_out_of_the_problems_effect() -> None:
+    bias = EQSettings([[0, 120, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [-6, 3000, 0.707]])  # a bandless one
+
+    def biased_spectral(x: np.ndarray, r: np.ndarray, rate: int) -> EQSettings:  # hears a darker reference
+        return spectral_match(x, bias.apply(r, rate).astype(np.float32), rate)
+
+    results = run_cases(biased_spectral, [(x, x) for x, _ in _clips(1)])
+    for r in results:
+        probe_hz = PROBLEMS[r.problem][1]
+        assert r.control_db[0] == pytest.approx(probe_gain_db(bias, probe_hz), abs=1.0)
+        assert abs(r.control_db[0]) > 1.5  # the bias shows at every probe
+        assert 0.5 < r.effect_share < 1.5, (r.problem, r.direction, r.effect_db)
+    rows = effects_table({"biased": results}).splitlines()[2:]
+    assert len(rows) == len(results) and all(row.startswith("| biased | ") for row in rows)
 
 
 def test_a_case_is_right_only_on_the_right_side_and_within_tolerance() -> None:
     wanted = wanted_settings("muddy bass", "input has it")
 
     def case(probes: list[float]) -> CaseResult:
-        return CaseResult("muddy bass", "input has it", wanted, [wanted] * len(probes), np.array(probes), -6.0)
+        return CaseResult("muddy bass", "input has it", wanted, [wanted] * len(probes), np.array(probes), -6.0,
+                          np.zeros(len(probes)))
 
     assert case([-6.0, -5.0]).is_right
     assert not case([-1.5, -1.0]).is_right  # right side, 4.75 dB short

@@ -7,7 +7,7 @@ import pytest
 from printouts import first_difference, same_printout
 
 from eqlib.evaluate import reference_chain_table
-from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, find_blocks, main,
+from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, application_effects_table, find_blocks, main,
                                reference_chains_table, refreshed, response_table, stale_blocks, write_cli_example)
 from eqlib.runtime import repo_root
 
@@ -124,6 +124,35 @@ Words.
     assert response_table(text).splitlines()[2] == "| `a` | **1.00 ± 0.10** |"  # the cases section is not a set
     with pytest.raises(ReadmeSyncError, match="--application-cases"):
         application_cases_table(text.split("### The application cases")[0])
+
+
+def test_application_effects_view_gives_per_problem_the_control_then_each_direction():
+    text = """### The application cases
+
+| system | problem | where | right answer (dB) | predicted (dB, mean ± 95 % CI) | right direction | within ±4 dB | case right |
+|---|---|---|---:|---:|---:|---:|:---:|
+| a | muddy bass | reference has it | +5.1 | +4.0 ± 1.0 | 2/2 | 2/2 | yes |
+
+### What the problem itself moved
+
+Words.
+
+| system | problem | where | right answer (dB) | without the problem (dB) | the problem's effect (dB) | share of the right answer |
+|---|---|---|---:|---:|---:|---:|
+| a | muddy bass | reference has it | +5.1 | +0.5 ± 1.0 | +3.5 ± 0.5 | 69% |
+| a | muddy bass | input has it | -5.1 | +0.5 ± 1.0 | -0.6 ± 0.4 | 12% |
+| b | muddy bass | reference has it | +5.1 | -1.0 ± 0.2 | +5.0 ± 0.1 | 98% |
+| b | muddy bass | input has it | -5.1 | -1.0 ± 0.2 | -5.1 ± 0.1 | 100% |
+"""
+    assert application_effects_table(text).splitlines() == [
+        "| system | muddy bass: without it | muddy bass, reference has it (+5.1 dB) | muddy bass, input has it (-5.1 dB) |",
+        "|---|---:|---:|---:|",
+        "| `a` | +0.5 ± 1.0 | +3.5 ± 0.5 (69%) | -0.6 ± 0.4 (12%) |",
+        "| `b` | -1.0 ± 0.2 | +5.0 ± 0.1 (98%) | -5.1 ± 0.1 (100%) |",
+    ]
+    assert application_cases_table(text).splitlines()[2] == "| `a` | +4.0 ± 1.0 ✓ | 1/1 |"  # its own section
+    with pytest.raises(ReadmeSyncError, match="--application-cases"):
+        application_effects_table(text.split("### What the problem itself moved")[0])
 
 
 def test_reference_chains_view_is_evaluates_by_chain_table_with_systems_as_code():
