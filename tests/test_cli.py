@@ -216,10 +216,14 @@ def test_signal_during_an_import_waits_until_it_is_over(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "slow_to_import", raising=False)
     alarm_handler = signal.getsignal(signal.SIGALRM)
-    with pytest.raises(Interrupted) as caught:
-        with cli._signal_handling(restore=True):
-            importlib.import_module("slow_to_import")
-            time.sleep(5)  # the held-back signal arrives here, within IMPORT_RETRY_S
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even under `cmd &`
+    try:
+        with pytest.raises(Interrupted) as caught:
+            with cli._signal_handling(restore=True):
+                importlib.import_module("slow_to_import")
+                time.sleep(5)  # the held-back signal arrives here, within IMPORT_RETRY_S
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert caught.value.signum == signal.SIGINT
     assert getattr(sys.modules.get("slow_to_import"), "FINISHED", False), "interrupted inside the import"
     assert signal.getsignal(signal.SIGALRM) is alarm_handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
