@@ -156,16 +156,22 @@ def measure_cases(systems: Mapping[str, System]) -> dict[str, list[CaseResult]]:
             for name, system in tqdm(systems.items(), desc="application cases", unit="system", leave=False)}
 
 
+def _mean_db(values: np.ndarray) -> str:
+    """``"+1.2 ± 0.3"``: the mean (dB) of ``values (pairs,)`` and its 95 % CI; the mean alone for one pair."""
+    mean, half = mean_ci95(values)
+    return f"{mean:+.1f}" if len(values) == 1 else f"{mean:+.1f} ± {half:.1f}"
+
+
 def cases_table(results_by_system: dict[str, list[CaseResult]]) -> str:
     """Markdown: per system and case, the mean probe gain ± 95 % CI, the right answer and the pair counts."""
     lines = ["| system | problem | where | right answer (dB) | predicted (dB, mean ± 95 % CI) | right direction | "
              f"within ±{TOLERANCE_DB:g} dB | case right |", "|---|---|---|---:|---:|---:|---:|:---:|"]
     for system, results in results_by_system.items():
         for r in results:
-            mean, half = mean_ci95(r.probe_db)
             n = len(r.probe_db)
-            lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} | {mean:+.1f} ± {half:.1f} "
-                         f"| {r.right_direction}/{n} | {r.within_tolerance}/{n} | {'yes' if r.is_right else 'no'} |")
+            lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} "
+                         f"| {_mean_db(r.probe_db)} | {r.right_direction}/{n} | {r.within_tolerance}/{n} "
+                         f"| {'yes' if r.is_right else 'no'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -176,11 +182,9 @@ def effects_table(results_by_system: dict[str, list[CaseResult]]) -> str:
              "| share of the right answer |", "|---|---|---|---:|---:|---:|---:|"]
     for system, results in results_by_system.items():
         for r in results:
-            control, control_half = mean_ci95(r.control_db)
-            effect, effect_half = mean_ci95(r.effect_db)
             share = round(r.effect_share, 2) + 0.0  # no "-0%"
-            lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} | {control:+.1f} ± "
-                         f"{control_half:.1f} | {effect:+.1f} ± {effect_half:.1f} | {share:.0%} |")
+            lines.append(f"| {system} | {r.problem} | {r.direction} | {r.wanted_probe_db:+.1f} "
+                         f"| {_mean_db(r.control_db)} | {_mean_db(r.effect_db)} | {share:.0%} |")
     return "\n".join(lines) + "\n"
 
 

@@ -61,6 +61,7 @@ def test_a_spectral_match_of_the_same_recording_gets_every_case_right() -> None:
         assert abs(r.control_db[0]) < 0.5 and 0.5 < r.effect_share < 1.5  # nothing to match without the problem
     table = cases_table({"spectral": results})
     assert table.count("| yes |") == len(results) and f"±{TOLERANCE_DB:g} dB" in table
+    assert "nan" not in table + effects_table({"spectral": results})  # one pair: the mean alone, no interval
 
 
 def test_the_control_takes_a_systems_answer_to_the_two_voices_out_of_the_problems_effect() -> None:
