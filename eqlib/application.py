@@ -109,12 +109,17 @@ class CaseResult:
         return np.sign(mean) == np.sign(self.wanted_probe_db) and abs(mean - self.wanted_probe_db) <= TOLERANCE_DB
 
 
-def case_pairs(num_pairs: int = 12) -> list[tuple[np.ndarray, np.ndarray]]:
+def case_pairs(num_pairs: int = CASE_PAIRS) -> list[tuple[np.ndarray, np.ndarray]]:
     """``num_pairs`` (input, clean reference) pairs of different held-out VCTK speakers (one studio chain): the
-    first pairs of the ``speech-other-speaker`` evaluation set, before its EQ θ (``reference_clean``)."""
+    first pairs of the ``speech-other-speaker`` evaluation set, before its EQ θ (``reference_clean``). Raises
+    ``ValueError`` when the set holds fewer."""
     from eqlib.evalsets import load_eval_set
 
-    return [(p.input, p.reference_clean) for p in load_eval_set("speech-other-speaker")[:num_pairs]]
+    pairs = load_eval_set("speech-other-speaker")
+    if not 1 <= num_pairs <= len(pairs):
+        raise ValueError(f"the application cases take 1 to {len(pairs)} pairs (speech-other-speaker), "
+                         f"not {num_pairs}")
+    return [(p.input, p.reference_clean) for p in pairs[:num_pairs]]
 
 
 def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, direction: str
@@ -148,10 +153,12 @@ def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) ->
     return results
 
 
-def measure_cases(systems: Mapping[str, System]) -> dict[str, list[CaseResult]]:
-    """:func:`run_cases` of every system over the first ``CASE_PAIRS`` held-out speaker pairs (``QUICK_CASE_PAIRS``
-    in quick mode), with a progress bar over the systems."""
-    pairs = case_pairs(QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS)
+def measure_cases(systems: Mapping[str, System], pairs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None
+                  ) -> dict[str, list[CaseResult]]:
+    """:func:`run_cases` of every system over ``pairs`` (default: the first ``CASE_PAIRS`` held-out speaker pairs,
+    ``QUICK_CASE_PAIRS`` in quick mode; :func:`case_pairs`), with a progress bar over the systems."""
+    if pairs is None:
+        pairs = case_pairs(QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS)
     return {name: run_cases(system, pairs)
             for name, system in tqdm(systems.items(), desc="application cases", unit="system", leave=False)}
 

@@ -445,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "repeat for more comparisons")
     parser.add_argument("--application-cases", action="store_true",
                         help="also measure every system on the paper's application cases (eqlib.application)")
+    parser.add_argument("--case-pairs", type=int, default=None, metavar="N",
+                        help="held-out speaker pairs per application case (default: eqlib.application.CASE_PAIRS; "
+                             "needs --application-cases)")
     return parser
 
 
@@ -482,12 +485,14 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
-                  out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None) -> str:
+                  out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None,
+                  case_pairs: int | None = None) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
     ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
-    :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases.
+    :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases,
+    measured on ``case_pairs`` pairs when that was asked for (it goes into the command).
     """
     from eqlib import evalsets, provenance
 
@@ -499,7 +504,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     for first, second in paired or ():
         command += f" --paired {first} {second}"
     if cases is not None:
-        command += " --application-cases"
+        command += " --application-cases" + (f" --case-pairs {case_pairs}" if case_pairs is not None else "")
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
@@ -514,7 +519,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
 
         table += (f"\n### {APPLICATION_CASES}\n\nHarsh sibilance and muddy bass, in the input or in the reference "
                   "(`eqlib.application`): the level-free gain of the predicted EQ at the problem's probe frequency "
-                  "over held-out speaker pairs; a case is right when the mean has the right sign and lies within "
+                  f"over {len(next(iter(cases.values()))[0].probe_db)} held-out speaker pairs; a case is right when the mean has the right sign and lies within "
                   f"±{application.TOLERANCE_DB:g} dB of the right answer.\n\n" + application.cases_table(cases))
         table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem (two voices, one chain): the "
                   "probe gain each system predicts for them, and the problem's effect, the probe gain with the problem "
@@ -535,14 +540,22 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [label for pair in args.paired or () for label in pair if label not in systems]
     if unknown:
         sys.exit(f"eqlib.evaluate: --paired names {', '.join(unknown)}, which is not among --systems")
+    from eqlib import application
+
+    case_pairs = None
+    if args.case_pairs is not None:
+        if not args.application_cases:
+            sys.exit("eqlib.evaluate: --case-pairs needs --application-cases")
+        try:
+            case_pairs = application.case_pairs(args.case_pairs)
+        except ValueError as err:
+            sys.exit(f"eqlib.evaluate: {err}")
     results = evaluate_sets(systems, args.sets, num_pairs)
     cases = None
     if args.application_cases:
-        from eqlib import application
-
         with one_thread():
-            cases = application.measure_cases(systems)
-    print(write_results(results, args.systems, out, args.paired, cases), end="")
+            cases = application.measure_cases(systems, case_pairs)
+    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs), end="")
     print(f"wrote {out}")
 
 

@@ -276,6 +276,24 @@ def test_application_cases_are_measured_and_tabulated_on_request(tmp_path, monke
     assert "| identity | muddy bass | input has it | -5.1 | +0.0 ± 0.0 | +0.0 ± 0.0 | 0% |" in rows(effects)
 
 
+def test_case_pairs_are_checked_before_any_set_is_scored(tmp_path, monkeypatch, capsys):
+    from eqlib import application
+
+    monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: _pairs(2, same_clip=True))
+    out = tmp_path / "cases.md"
+    for args, message in ((["--case-pairs", "1"], "--case-pairs needs --application-cases"),
+                          (["--application-cases", "--case-pairs", "3"], "take 1 to 2 pairs"),
+                          (["--application-cases", "--case-pairs", "0"], "take 1 to 2 pairs")):
+        with pytest.raises(SystemExit, match=message):
+            main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out), *args])
+        assert not out.exists()
+    main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out), "--application-cases",
+          "--case-pairs", "1"])
+    text = out.read_text()
+    assert "--application-cases --case-pairs 1`" in text and "over 1 held-out speaker pairs" in text
+    assert len(application.case_pairs(2)) == 2
+
+
 def test_a_remembering_system_answers_the_same_arrays_once():
     from eqlib.evaluate import RememberingSystem
 
