@@ -517,10 +517,12 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     if cases is not None:
         from eqlib import application
 
+        num_case_pairs = len(next(iter(cases.values()))[0].probe_db)
         table += (f"\n### {APPLICATION_CASES}\n\nHarsh sibilance and muddy bass, in the input or in the reference "
                   "(`eqlib.application`): the level-free gain of the predicted EQ at the problem's probe frequency "
-                  f"over {len(next(iter(cases.values()))[0].probe_db)} held-out speaker pairs; a case is right when the mean has the right sign and lies within "
-                  f"±{application.TOLERANCE_DB:g} dB of the right answer.\n\n" + application.cases_table(cases))
+                  f"over {num_case_pairs} held-out speaker pairs; a case is right when the mean has the right sign "
+                  f"and lies within ±{application.TOLERANCE_DB:g} dB of the right answer.\n\n"
+                  + application.cases_table(cases))
         table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem (two voices, one chain): the "
                   "probe gain each system predicts for them, and the problem's effect, the probe gain with the problem "
                   "minus that, pair by pair, as a share of the right answer.\n\n" + application.effects_table(cases))
@@ -542,19 +544,19 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"eqlib.evaluate: --paired names {', '.join(unknown)}, which is not among --systems")
     from eqlib import application
 
-    case_pairs = None
+    recordings_for_cases = None  # None: measure_cases' default pairs
     if args.case_pairs is not None:
         if not args.application_cases:
             sys.exit("eqlib.evaluate: --case-pairs needs --application-cases")
         try:
-            case_pairs = application.case_pairs(args.case_pairs)
+            recordings_for_cases = application.case_pairs(args.case_pairs)
         except ValueError as err:
             sys.exit(f"eqlib.evaluate: {err}")
     results = evaluate_sets(systems, args.sets, num_pairs)
     cases = None
     if args.application_cases:
         with one_thread():
-            cases = application.measure_cases(systems, case_pairs)
+            cases = application.measure_cases(systems, recordings_for_cases)
     print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs), end="")
     print(f"wrote {out}")
 
