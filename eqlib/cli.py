@@ -188,6 +188,7 @@ def publish(files, stdout_text: str, stderr_text: str = "") -> None:
     and SIGHUP held off: both happen or, if stdout cannot take the report, neither."""
     from eqlib.audio import signals_held
 
+    _honour_held_back_signal()
     with signals_held():
         _write_stdout(stdout_text)
         _write_stderr(stderr_text)
@@ -538,6 +539,16 @@ def _after_import(signum: int, alarm: int, frame: FrameType | None) -> None:
     """The clock of signal ``signum`` held back by an import: handle it now, unless the work has ended meanwhile."""
     if signal.getsignal(signum) is _on_signal:
         _on_signal(signum, frame)
+
+
+def _honour_held_back_signal() -> None:
+    """A signal still held back by an import (its clock not run out yet): handle it now. Called before the report
+    and the outputs are published, so that work ending within ``IMPORT_RETRY_S`` of a late import (a short clip)
+    does not outrun the signal and exit 0."""
+    alarm = signal.getsignal(signal.SIGALRM)
+    if isinstance(alarm, functools.partial) and alarm.func is _after_import:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _after_import(*alarm.args, signal.SIGALRM, None)
 
 
 def _importing(frame: FrameType | None) -> bool:

@@ -230,6 +230,33 @@ def test_signal_during_an_import_waits_until_it_is_over(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, "slow_to_import")
 
 
+def test_a_signal_held_back_by_an_import_stops_the_run_before_anything_is_published(tmp_path, monkeypatch, capsys):
+    """Work that ends within IMPORT_RETRY_S of the import that held a signal back (a short clip after a late
+    import) does not outrun it: the signal is honoured before the report and the outputs are published."""
+    from eqlib.audio import OutputFiles
+
+    (tmp_path / "held_back.py").write_text(SLOW_TO_IMPORT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "held_back", raising=False)
+    monkeypatch.setattr(cli, "IMPORT_RETRY_S", 30.0)  # the clock cannot run out during the test: publish must act
+    alarm_handler = signal.getsignal(signal.SIGALRM)
+    out = tmp_path / "o.txt"
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even under `cmd &`
+    try:
+        with pytest.raises(Interrupted) as caught:
+            with cli._signal_handling(restore=True):
+                importlib.import_module("held_back")  # SIGINT inside: held back, its clock runs on
+                with OutputFiles() as files:
+                    files.temp(out).write_text("settings")
+                    cli.publish(files, "the report\n")
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    assert caught.value.signum == signal.SIGINT
+    assert capsys.readouterr().out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["held_back.py"]
+    assert signal.getsignal(signal.SIGALRM) is alarm_handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    monkeypatch.delitem(sys.modules, "held_back")
+
+
 def test_exit_codes_distinct_and_documented(capsys):
     from eqlib.audio import MAX_ABS_SAMPLE, MAX_CHANNELS, MIN_DURATION_S, MIN_SAMPLE_RATE
 
