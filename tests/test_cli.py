@@ -209,52 +209,51 @@ FINISHED = True
 """
 
 
-def test_signal_during_an_import_waits_until_it_is_over(tmp_path, monkeypatch):
+@pytest.fixture
+def interrupting_module(tmp_path_factory, monkeypatch):
+    """The name of a fresh module whose import sends this process SIGINT and runs on for 0.2 s, with SIGINT's
+    default handler installed as in a terminal (a shell gives a background job an ignored SIGINT, which the CLI
+    rightly keeps ignored); the inherited handler comes back afterwards."""
+    folder = tmp_path_factory.mktemp("modules")
+    (folder / "slow_to_import.py").write_text(SLOW_TO_IMPORT)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "slow_to_import", raising=False)
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield "slow_to_import"
+    signal.signal(signal.SIGINT, inherited)
+    sys.modules.pop("slow_to_import", None)
+
+
+def test_signal_during_an_import_waits_until_it_is_over(interrupting_module):
     """Ctrl-C while a module is being imported stops the run as an interruption once the import is over, not inside
     it, where a native library's initialisation (numpy's, torch's) turns it into an ImportError or an abort."""
-    (tmp_path / "slow_to_import.py").write_text(SLOW_TO_IMPORT)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "slow_to_import", raising=False)
     alarm_handler = signal.getsignal(signal.SIGALRM)
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even under `cmd &`
-    try:
-        with pytest.raises(Interrupted) as caught:
-            with cli._signal_handling(restore=True):
-                importlib.import_module("slow_to_import")
-                time.sleep(5)  # the held-back signal arrives here, within IMPORT_RETRY_S
-    finally:
-        signal.signal(signal.SIGINT, inherited)
+    with pytest.raises(Interrupted) as caught:
+        with cli._signal_handling(restore=True):
+            importlib.import_module(interrupting_module)
+            time.sleep(5)  # the held-back signal arrives here, within IMPORT_RETRY_S
     assert caught.value.signum == signal.SIGINT
-    assert getattr(sys.modules.get("slow_to_import"), "FINISHED", False), "interrupted inside the import"
+    assert getattr(sys.modules.get(interrupting_module), "FINISHED", False), "interrupted inside the import"
     assert signal.getsignal(signal.SIGALRM) is alarm_handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    monkeypatch.delitem(sys.modules, "slow_to_import")
 
 
-def test_a_signal_held_back_by_an_import_stops_the_run_before_anything_is_published(tmp_path, monkeypatch, capsys):
+def test_a_signal_held_back_by_an_import_stops_the_run_before_anything_is_published(interrupting_module, tmp_path,
+                                                                                    monkeypatch, capsys):
     """Work that ends within IMPORT_RETRY_S of the import that held a signal back (a short clip after a late
     import) does not outrun it: the signal is honoured before the report and the outputs are published."""
     from eqlib.audio import OutputFiles
 
-    (tmp_path / "held_back.py").write_text(SLOW_TO_IMPORT)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "held_back", raising=False)
     monkeypatch.setattr(cli, "IMPORT_RETRY_S", 30.0)  # the clock cannot run out during the test: publish must act
     alarm_handler = signal.getsignal(signal.SIGALRM)
-    out = tmp_path / "o.txt"
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even under `cmd &`
-    try:
-        with pytest.raises(Interrupted) as caught:
-            with cli._signal_handling(restore=True):
-                importlib.import_module("held_back")  # SIGINT inside: held back, its clock runs on
-                with OutputFiles() as files:
-                    files.temp(out).write_text("settings")
-                    cli.publish(files, "the report\n")
-    finally:
-        signal.signal(signal.SIGINT, inherited)
+    with pytest.raises(Interrupted) as caught:
+        with cli._signal_handling(restore=True):
+            importlib.import_module(interrupting_module)  # SIGINT inside: held back, its clock runs on
+            with OutputFiles() as files:
+                files.temp(tmp_path / "o.txt").write_text("settings")
+                cli.publish(files, "the report\n")
     assert caught.value.signum == signal.SIGINT
-    assert capsys.readouterr().out == "" and sorted(p.name for p in tmp_path.iterdir()) == ["held_back.py"]
+    assert capsys.readouterr().out == "" and not list(tmp_path.iterdir())  # no report, no output, no temporary file
     assert signal.getsignal(signal.SIGALRM) is alarm_handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-    monkeypatch.delitem(sys.modules, "held_back")
 
 
 def test_exit_codes_distinct_and_documented(capsys):

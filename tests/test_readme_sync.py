@@ -7,8 +7,9 @@ import pytest
 from printouts import first_difference, same_printout
 
 from eqlib.evaluate import reference_chain_table
-from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, application_effects_table, find_blocks, main,
-                               reference_chains_table, refreshed, response_table, stale_blocks, write_cli_example)
+from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, application_effects_table,
+                               find_blocks, main, reference_chains_table, refreshed, response_table, stale_blocks,
+                               write_cli_example)
 from eqlib.runtime import repo_root
 
 RESULTS = """## Evaluation results
