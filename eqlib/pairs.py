@@ -46,6 +46,9 @@ class PairConfig:
     bandlimit_hz: tuple[float, ...] = (7200.0, 9922.5, 10800.0, 15000.0, 17000.0)  # 0.45 × 16, 22.05, 24 kHz; codecs
     input_eq_prob: float = 0.0  # probability that the input passes through an EQ of its own: a problem to undo
     input_eq_scale: float = 1.0  # that EQ's gains are the EQ's gains × this (±15 dB by default)
+    input_problem_prob: float = 0.0  # probability that the input carries a problem to undo: ONE band boosted or cut
+    input_problem_min_db: float = 6.0  # that band's |gain| is uniform from this to the EQ's largest (15 dB)
+    reference_problem_prob: float = 0.0  # probability that θ itself is such a problem: one band of ±min_db–15 dB
     input_chain_prob: float = 0.0  # probability that the input has a recording chain of its own: not part of θ
     input_chain_scale: float = 0.2  # that chain's gains are the EQ's gains × this (not undone, unlike input_eq)
     filter_prob: float = 0.0  # probability, per recording and filter, of a chain's high-pass and of its low-pass
@@ -224,7 +227,9 @@ class PairSampler:
         include (recordings from two chains differ by more than θ). With ``input_eq_prob`` the input passes
         through an EQ ``θ_in`` of its own (``input_params_norm`` ``(batch, 12)``, the flat EQ elsewhere; the key
         is there only then): the right answer is then θ's response minus θ_in's
-        (:func:`eqlib.train.target_response_db`). With ``input_chain_prob`` the input of a pair without shared
+        (:func:`eqlib.train.target_response_db`); so with ``input_problem_prob``, where θ_in is one strong band (a
+        problem such as harsh sibilance or muddy bass). With ``reference_problem_prob`` θ itself is such a band
+        (the reference carries the problem). With ``input_chain_prob`` the input of a pair without shared
         content passes through a chain EQ of its own that the right answer keeps (the input's chain is not
         θ's business): with ``chain_mismatch_prob``, the two recordings come from two unrelated chains. With
         ``filter_prob`` each recording may also pass through a chain's Butterworth-shaped high-pass (a rumble
@@ -232,8 +237,8 @@ class PairSampler:
         EQ and not part of θ; a same-content pair's two recordings share the input's.
 
         ``variant=None`` mixes the variants with ``config.variant_probs``. All randomness is one draw from
-        ``generator`` (on the bank's device; later ones for the input's EQ, the input's chain and the chain filters,
-        each only when its probability is above 0), so a seed fixes the batch.
+        ``generator`` (on the bank's device; later ones for θ as a problem, the input's EQ, its problem, the input's
+        chain and the chain filters, each only when its probability is above 0), so a seed fixes the batch.
         """
         cfg, bank, spec = self.config, self.bank, self.spec
         num = spec.num_params
@@ -254,6 +259,8 @@ class PairSampler:
         power_in, power_ref = self._crop(torch.cat([index_in, index_ref]), torch.cat([start_in, start_ref])).split(batch)
 
         params_norm, chain_norm, own_norm = u[:, _SCALAR_DRAWS:].split(num, dim=1)
+        if cfg.reference_problem_prob > 0:
+            params_norm = self._with_problem(params_norm, cfg.reference_problem_prob, generator)
         chain_norm = self._scaled_or_flat(chain_norm, cfg.chain_gain_scale, u_chain < cfg.chain_prob)
         own_norm = self._scaled_or_flat(own_norm, cfg.chain_mismatch_scale, (u_mismatch < cfg.chain_mismatch_prob) & ~same)
         chain, theta, own = spec.power_response(spec.from_norm(torch.cat([chain_norm, params_norm, own_norm])),
@@ -320,15 +327,39 @@ class PairSampler:
         return torch.where((u_on < self.config.filter_prob)[:, None], shaped, 1.0)
 
     def _input_eq(self, batch: int, generator: torch.Generator) -> tuple[torch.Tensor | None, torch.Tensor | float]:
-        """The input's own EQ: ``(params_norm (batch, 12), power response (batch, rows))``, the flat EQ on rows
-        without one; ``(None, 1.0)`` when ``input_eq_prob`` is 0 (no draw, so such batches stay as they were)."""
+        """The input's own EQ to undo: ``(params_norm (batch, 12), power response (batch, rows))``, the flat EQ on
+        rows without one; ``(None, 1.0)`` when ``input_eq_prob`` and ``input_problem_prob`` are 0 (no draw, so such
+        batches stay as they were). A problem (:meth:`_with_problem`) replaces a random input EQ drawn on its row."""
         cfg, spec = self.config, self.spec
-        if cfg.input_eq_prob <= 0:
+        if cfg.input_eq_prob <= 0 and cfg.input_problem_prob <= 0:
             return None, 1.0
-        u = torch.rand(batch, 1 + spec.num_params, generator=generator, device=self.bank.device, dtype=torch.float64)
-        norm = self._scaled_or_flat(u[:, 1:], cfg.input_eq_scale, u[:, 0] < cfg.input_eq_prob)
+        norm = self._identity_norm.expand(batch, -1)
+        if cfg.input_eq_prob > 0:
+            u = torch.rand(batch, 1 + spec.num_params, generator=generator, device=self.bank.device,
+                           dtype=torch.float64)
+            norm = self._scaled_or_flat(u[:, 1:], cfg.input_eq_scale, u[:, 0] < cfg.input_eq_prob)
+        if cfg.input_problem_prob > 0:
+            norm = self._with_problem(norm, cfg.input_problem_prob, generator)
         return norm, spec.power_response(spec.from_norm(norm), self.grid)
 
+    def _with_problem(self, norm: torch.Tensor, prob: float, generator: torch.Generator) -> torch.Tensor:
+        """``norm`` ``(batch, 12)`` with, on a share ``prob`` of its rows, a problem instead: one
+        band (uniformly chosen; frequency and Q uniform on their scales) boosted or cut by ``input_problem_min_db``
+        to the gain range's largest dB, every other band flat (0 dB)."""
+        cfg, spec = self.config, self.spec
+        batch, bands = norm.shape[0], len(spec.bands)
+        u = torch.rand(batch, 4 + spec.num_params, generator=generator, device=norm.device, dtype=torch.float64)
+        u_on, u_band, u_size, u_sign = u[:, :4].unbind(dim=1)
+        gain = spec.bands[0].params[0]
+        size_db = cfg.input_problem_min_db + (gain.maximum - cfg.input_problem_min_db) * u_size
+        gain_db = torch.where(u_sign < 0.5, -size_db, size_db)
+        band = (u_band * bands).long().clamp_max(bands - 1)
+        chosen = torch.arange(bands, device=norm.device)[None, :] == band[:, None]  # (batch, bands)
+        gain_norm = torch.where(chosen, ((gain_db - gain.minimum) / (gain.maximum - gain.minimum))[:, None],
+                                self._identity_norm[self._gain_cols][None, :])
+        problem = u[:, 4:].clone()
+        problem[:, self._gain_cols] = gain_norm
+        return torch.where((u_on < prob)[:, None], problem, norm)
 
 def spectrogram_eq_error_db(audio: np.ndarray, settings: EQSettings, config: FeatureConfig = FeatureConfig()
                             ) -> dict[str, float]:

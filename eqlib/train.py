@@ -72,6 +72,9 @@ class TrainConfig:
     chain_mismatch_scale: float = 0.2  # its gains are the EQ's gains × this
     input_eq_prob: float = 0.0  # probability that the input has an EQ of its own to undo (needs param_loss_weight 0)
     input_eq_scale: float = 1.0  # its gains are the EQ's gains × this
+    input_problem_prob: float = 0.0  # probability that the input has a problem to undo: one strong band (same loss rule)
+    input_problem_min_db: float = 6.0  # the problem band's smallest |gain| (dB), also θ's as a problem
+    reference_problem_prob: float = 0.0  # probability that θ is one strong band: a problem the reference carries
     input_chain_prob: float = 0.0  # probability that the input has a chain EQ of its own, not undone (not in θ)
     input_chain_scale: float = 0.2  # its gains are the EQ's gains × this
     filter_prob: float = 0.0  # per recording: probability of a chain's high-pass, and of its low-pass (not in θ)
@@ -91,7 +94,9 @@ class TrainConfig:
                           chain_prob=self.chain_prob, chain_gain_scale=self.chain_gain_scale,
                           bandlimit_prob=self.bandlimit_prob, chain_mismatch_prob=self.chain_mismatch_prob,
                           chain_mismatch_scale=self.chain_mismatch_scale, input_eq_prob=self.input_eq_prob,
-                          input_eq_scale=self.input_eq_scale, input_chain_prob=self.input_chain_prob,
+                          input_eq_scale=self.input_eq_scale, input_problem_prob=self.input_problem_prob,
+                          input_problem_min_db=self.input_problem_min_db,
+                          reference_problem_prob=self.reference_problem_prob, input_chain_prob=self.input_chain_prob,
                           input_chain_scale=self.input_chain_scale, filter_prob=self.filter_prob)
 
 
@@ -347,8 +352,9 @@ def make_optimiser(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
 
 def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progress: bool = True) -> dict:
     """Train one model; returns the best validation metrics. Runs under DDP if ``WORLD_SIZE`` > 1."""
-    if config.input_eq_prob > 0 and config.param_loss_weight > 0:
-        raise ValueError("input_eq_prob needs param_loss_weight 0: the right answer is then a response curve")
+    if max(config.input_eq_prob, config.input_problem_prob) > 0 and config.param_loss_weight > 0:
+        raise ValueError("input_eq_prob and input_problem_prob need param_loss_weight 0: the right answer is then a "
+                         "response curve")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     device = pick_device(config.device)
     if distributed:
@@ -378,8 +384,9 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
             print(f"resumed from {out_dir / 'last.pt'} at step {step}")
 
     sampler = make_sampler(config, "train", device, config.seed, config.num_excerpts)
-    # validation scores the evaluation's task: θ on the reference, no EQ of the input's own
-    val_sampler = make_sampler(replace(config, input_eq_prob=0.0), "val", device, config.seed + 1,
+    # validation scores the evaluation's task: θ (any EQ) on the reference, no EQ of the input's own
+    val_sampler = make_sampler(replace(config, input_eq_prob=0.0, input_problem_prob=0.0, reference_problem_prob=0.0),
+                               "val", device, config.seed + 1,
                                max(64, config.num_excerpts // 8))
     val_gen = torch.Generator(device).manual_seed(config.seed + 2)
     val_batches = [val_sampler.sample(min(64, config.val_pairs), val_gen)
@@ -451,9 +458,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         parser.error(str(err))
     args["variant_probs"] = tuple(args["variant_probs"])
-    if args["input_eq_prob"] > 0 and args["param_loss_weight"] > 0:
-        parser.error("--input-eq-prob needs --param-loss-weight 0: with an input EQ the right answer is a response "
-                     "curve (θ's minus the input EQ's), not knobs")
+    if max(args["input_eq_prob"], args["input_problem_prob"]) > 0 and args["param_loss_weight"] > 0:
+        parser.error("--input-eq-prob and --input-problem-prob need --param-loss-weight 0: with an input EQ the right "
+                     "answer is a response curve (θ's minus the input EQ's), not knobs")
     if args["tts_share"] > 0:
         from eqlib.tts_voices import ENGINE, available
 

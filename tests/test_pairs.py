@@ -197,6 +197,42 @@ def test_an_input_eq_of_its_own_is_undone_by_the_right_answer_and_leaves_other_d
     assert float(wanted_db[:, held].abs().mean()) > 3.0  # θ_in is not the flat EQ
 
 
+def test_an_input_problem_is_one_strong_band_that_the_right_answer_undoes(speech_clips):
+    """With ``input_problem_prob`` the input's own EQ is one band of ±6–15 dB, every other band flat; it is
+    undone like any input EQ, and θ and the reference are as without it."""
+    twin = SpectrogramBank([speech_clips[0]] * 2, ["a", "b"], CONFIG)
+    plain = PairConfig(crop_frames=twin.num_frames, chain_prob=0.0, level_range_db=0.0)
+    gen = torch.Generator().manual_seed(6)
+    without = PairSampler(twin, plain).sample(64, gen, variant="other_speaker")
+    pairs = PairSampler(twin, replace(plain, input_problem_prob=0.5)).sample(64, torch.Generator().manual_seed(6),
+                                                                            variant="other_speaker")
+    torch.testing.assert_close(pairs["power_ref"], without["power_ref"])
+    gains_db = DEFAULT_EQ.from_norm(pairs["input_params_norm"].double())[:, :, 0]  # (batch, bands)
+    strong = gains_db.abs() >= 6.0 - 1e-6
+    flat = gains_db.abs() < 1e-6
+    assert bool(((strong.sum(1) == 1) & (flat.sum(1) == 3) | flat.all(1)).all())
+    assert 16 <= int(strong.any(1).sum()) <= 48  # about half the rows carry a problem
+    assert bool((gains_db > 0).any()) and bool((gains_db < 0).any())
+    freqs = torch.as_tensor(twin.config.bank_freqs_hz())
+    wanted_db = target_response_db(pairs["params_norm"], FrequencyGrid(freqs, 44100), pairs["input_params_norm"])
+    ratio_db = 10 * torch.log10(pairs["power_ref"].double().sum(-1) / pairs["power_in"].double().sum(-1))
+    held = freqs <= 20000
+    assert float((ratio_db - wanted_db)[:, held].abs().max()) < 0.01
+
+
+def test_a_reference_problem_makes_theta_one_strong_band_and_leaves_the_input_alone(speech_clips):
+    """With ``reference_problem_prob`` 1, every θ is one band of ±6–15 dB, every other band flat; the input, the
+    variants and the crops are drawn as without it."""
+    twin = SpectrogramBank([speech_clips[0]] * 2, ["a", "b"], CONFIG)
+    plain = PairConfig(crop_frames=twin.num_frames, chain_prob=0.0, level_range_db=0.0)
+    without = PairSampler(twin, plain).sample(32, torch.Generator().manual_seed(6))
+    pairs = PairSampler(twin, replace(plain, reference_problem_prob=1.0)).sample(32, torch.Generator().manual_seed(6))
+    for key in ("power_in", "variant"):
+        torch.testing.assert_close(pairs[key], without[key])
+    gains_db = DEFAULT_EQ.from_norm(pairs["params_norm"].double())[:, :, 0]
+    assert bool(((gains_db.abs() >= 6.0 - 1e-4).sum(1) == 1).all() and ((gains_db.abs() < 1e-4).sum(1) == 3).all())
+
+
 def test_an_input_chain_of_its_own_is_kept_by_the_right_answer_and_spares_shared_content(speech_clips):
     """With ``input_chain_prob`` the input of a pair without shared content passes through a chain EQ that θ
     does not include (the reference and θ are as without it); a same-content pair's input stays as it was."""

@@ -64,11 +64,13 @@ def test_an_input_with_the_references_eq_needs_no_eq_and_a_flat_input_needs_thet
     assert (response_loss_db(theta, theta, input_params_norm=theta) > 0.5).all()
 
 
-def test_an_input_eq_needs_the_response_loss_alone(tmp_path):
+@pytest.mark.parametrize("knob", ["input_eq_prob", "input_problem_prob"])
+def test_an_input_eq_needs_the_response_loss_alone(tmp_path, knob):
     with pytest.raises(ValueError, match="param_loss_weight 0"):
-        train(TrainConfig(**TINY, input_eq_prob=0.5, param_loss_weight=1.0), tmp_path / "run", progress=False)
-    found = subprocess.run([sys.executable, "-m", "eqlib.train", "--out", str(tmp_path / "cli"), "--input-eq-prob",
-                            "0.5", "--param-loss-weight", "1"], capture_output=True, text=True)
+        train(TrainConfig(**TINY, **{knob: 0.5}, param_loss_weight=1.0), tmp_path / "run", progress=False)
+    found = subprocess.run([sys.executable, "-m", "eqlib.train", "--out", str(tmp_path / "cli"),
+                            f"--{knob.replace('_', '-')}", "0.5", "--param-loss-weight", "1"],
+                           capture_output=True, text=True)
     assert found.returncode == 2 and "Traceback" not in found.stderr
     assert found.stderr.strip().splitlines()[-1].endswith("not knobs")
     assert not (tmp_path / "cli").exists()
