@@ -109,17 +109,18 @@ class CaseResult:
         return np.sign(mean) == np.sign(self.wanted_probe_db) and abs(mean - self.wanted_probe_db) <= TOLERANCE_DB
 
 
-def case_pairs(num_pairs: int = CASE_PAIRS) -> list[tuple[np.ndarray, np.ndarray]]:
+def case_pairs(num_pairs: int = CASE_PAIRS, shared_content: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """``num_pairs`` (input, clean reference) pairs of different held-out VCTK speakers (one studio chain): the
-    first pairs of the ``speech-other-speaker`` evaluation set, before its EQ θ (``reference_clean``). Raises
-    ``ValueError`` when the set holds fewer."""
+    first pairs of the ``speech-other-speaker`` evaluation set, before its EQ θ (``reference_clean``). With
+    ``shared_content`` each pair's input is its own reference (the same recording twice: no voice difference left
+    for a system to discount). Raises ``ValueError`` when the set holds fewer."""
     from eqlib.evalsets import load_eval_set
 
     pairs = load_eval_set("speech-other-speaker")
     if not 1 <= num_pairs <= len(pairs):
         raise ValueError(f"the application cases take 1 to {len(pairs)} pairs (speech-other-speaker), "
                          f"not {num_pairs}")
-    return [(p.input, p.reference_clean) for p in pairs[:num_pairs]]
+    return [(p.input, p.input if shared_content else p.reference_clean) for p in pairs[:num_pairs]]
 
 
 def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, direction: str

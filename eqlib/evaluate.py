@@ -448,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--case-pairs", type=int, default=None, metavar="N",
                         help="held-out speaker pairs per application case (default: eqlib.application.CASE_PAIRS; "
                              "needs --application-cases)")
+    parser.add_argument("--case-shared-content", action="store_true",
+                        help="measure the application cases with each pair's input as its own reference (the same "
+                             "recording twice, no second voice; needs --application-cases)")
     return parser
 
 
@@ -486,13 +489,14 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
                   out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None,
-                  case_pairs: int | None = None) -> str:
+                  case_pairs: int | None = None, case_shared_content: bool = False) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
     ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
     :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases,
-    measured on ``case_pairs`` pairs when that was asked for (it goes into the command).
+    measured on ``case_pairs`` pairs when that was asked for (it goes into the command), each input its own
+    reference with ``case_shared_content``.
     """
     from eqlib import evalsets, provenance
 
@@ -505,6 +509,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
         command += f" --paired {first} {second}"
     if cases is not None:
         command += " --application-cases" + (f" --case-pairs {case_pairs}" if case_pairs is not None else "")
+        command += " --case-shared-content" if case_shared_content else ""
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
@@ -518,12 +523,15 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
         from eqlib import application
 
         num_case_pairs = len(next(iter(cases.values()))[0].probe_db)
+        pairs_are = (f"{num_case_pairs} held-out recordings, each its own reference (shared content)"
+                     if case_shared_content else f"{num_case_pairs} held-out speaker pairs")
         table += (f"\n### {APPLICATION_CASES}\n\nHarsh sibilance and muddy bass, in the input or in the reference "
                   "(`eqlib.application`): the level-free gain of the predicted EQ at the problem's probe frequency "
-                  f"over {num_case_pairs} held-out speaker pairs; a case is right when the mean has the right sign "
+                  f"over {pairs_are}; a case is right when the mean has the right sign "
                   f"and lies within ±{application.TOLERANCE_DB:g} dB of the right answer.\n\n"
                   + application.cases_table(cases))
-        table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem (two voices, one chain): the "
+        without = "the same recording twice" if case_shared_content else "two voices, one chain"
+        table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem ({without}): the "
                   "probe gain each system predicts for them, and the problem's effect, the probe gain with the problem "
                   "minus that, pair by pair, as a share of the right answer.\n\n" + application.effects_table(cases))
     out.write_text(header + table)
@@ -545,11 +553,15 @@ def main(argv: list[str] | None = None) -> None:
     from eqlib import application
 
     recordings_for_cases = None  # None: measure_cases' default pairs
-    if args.case_pairs is not None:
-        if not args.application_cases:
-            sys.exit("eqlib.evaluate: --case-pairs needs --application-cases")
+    if args.case_pairs is not None or args.case_shared_content:
+        for flag, given in (("--case-pairs", args.case_pairs is not None),
+                            ("--case-shared-content", args.case_shared_content)):
+            if given and not args.application_cases:
+                sys.exit(f"eqlib.evaluate: {flag} needs --application-cases")
+        num_case_pairs = args.case_pairs if args.case_pairs is not None else (
+            application.QUICK_CASE_PAIRS if is_quick() else application.CASE_PAIRS)
         try:
-            recordings_for_cases = application.case_pairs(args.case_pairs)
+            recordings_for_cases = application.case_pairs(num_case_pairs, args.case_shared_content)
         except ValueError as err:
             sys.exit(f"eqlib.evaluate: {err}")
     results = evaluate_sets(systems, args.sets, num_pairs)
@@ -557,7 +569,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.application_cases:
         with one_thread():
             cases = application.measure_cases(systems, recordings_for_cases)
-    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs), end="")
+    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, args.case_shared_content),
+          end="")
     print(f"wrote {out}")
 
 

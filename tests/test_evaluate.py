@@ -294,6 +294,27 @@ def test_case_pairs_are_checked_before_any_set_is_scored(tmp_path, monkeypatch, 
     assert len(application.case_pairs(2)) == 2
 
 
+def test_cases_with_shared_content_pair_each_input_with_itself(tmp_path, monkeypatch):
+    """``--case-shared-content``: each input is its own reference, so the direct fit finds every problem; the flag
+    needs ``--application-cases``, is checked before any set is scored, and goes into the command."""
+    from eqlib import application
+
+    monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: _pairs(2, same_clip=False))
+    out = tmp_path / "shared.md"
+    with pytest.raises(SystemExit, match="--case-shared-content needs --application-cases"):
+        main(["--systems", "spectral", "--sets", "speech-same-clip", "--out", str(out), "--case-shared-content"])
+    assert not out.exists()
+    assert all(x is r for x, r in application.case_pairs(2, shared_content=True))
+    main(["--systems", "spectral", "--sets", "speech-same-clip", "--out", str(out), "--application-cases",
+          "--case-pairs", "2", "--case-shared-content"])
+    text = out.read_text()
+    assert "--application-cases --case-pairs 2 --case-shared-content`" in text
+    assert "over 2 held-out recordings, each its own reference (shared content)" in text
+    cases = text.split("### The application cases")[1].split("### What the problem itself moved")[0]
+    rows = [line for line in cases.splitlines() if line.startswith("| spectral | ")]
+    assert len(rows) == 4 and all(row.endswith("| yes |") for row in rows)
+
+
 def test_a_remembering_system_answers_the_same_arrays_once():
     from eqlib.evaluate import RememberingSystem
 
