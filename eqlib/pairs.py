@@ -343,9 +343,9 @@ class PairSampler:
         return norm, spec.power_response(spec.from_norm(norm), self.grid)
 
     def _with_problem(self, norm: torch.Tensor, prob: float, generator: torch.Generator) -> torch.Tensor:
-        """``norm`` ``(batch, 12)`` with, on a share ``prob`` of its rows, a problem instead: one
-        band (uniformly chosen; frequency and Q uniform on their scales) boosted or cut by ``input_problem_min_db``
-        to the gain range's largest dB, every other band flat (0 dB)."""
+        """``norm`` ``(batch, 12)`` with, on a share ``prob`` of its rows, a problem instead: one band (uniformly
+        chosen; frequency and Q uniform on their scales) boosted or cut by ``input_problem_min_db`` to the gain
+        range's largest dB, every other band flat (0 dB)."""
         cfg, spec = self.config, self.spec
         batch, bands = norm.shape[0], len(spec.bands)
         u = torch.rand(batch, 4 + spec.num_params, generator=generator, device=norm.device, dtype=torch.float64)
@@ -355,11 +355,11 @@ class PairSampler:
         gain_db = torch.where(u_sign < 0.5, -size_db, size_db)
         band = (u_band * bands).long().clamp_max(bands - 1)
         chosen = torch.arange(bands, device=norm.device)[None, :] == band[:, None]  # (batch, bands)
-        gain_norm = torch.where(chosen, ((gain_db - gain.minimum) / (gain.maximum - gain.minimum))[:, None],
-                                self._identity_norm[self._gain_cols][None, :])
+        gain_norm = torch.where(chosen, gain.to_norm(gain_db)[:, None], self._identity_norm[self._gain_cols][None, :])
         problem = u[:, 4:].clone()
         problem[:, self._gain_cols] = gain_norm
         return torch.where((u_on < prob)[:, None], problem, norm)
+
 
 def spectrogram_eq_error_db(audio: np.ndarray, settings: EQSettings, config: FeatureConfig = FeatureConfig()
                             ) -> dict[str, float]:
