@@ -123,6 +123,11 @@ def case_pairs(num_pairs: int = CASE_PAIRS, shared_content: bool = False) -> lis
     return [(p.input, p.input if shared_content else p.reference_clean) for p in pairs[:num_pairs]]
 
 
+def default_case_pairs() -> int:
+    """Held-out speaker pairs per case unless asked otherwise: ``CASE_PAIRS`` (``QUICK_CASE_PAIRS`` in quick mode)."""
+    return QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS
+
+
 def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, direction: str
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Input and reference ``(time,)`` of one case, both at ``TARGET_LUFS``: the clean 44.1 kHz recordings, with
@@ -157,9 +162,10 @@ def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) ->
 def measure_cases(systems: Mapping[str, System], pairs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None
                   ) -> dict[str, list[CaseResult]]:
     """:func:`run_cases` of every system over ``pairs`` (default: the first ``CASE_PAIRS`` held-out speaker pairs,
-    ``QUICK_CASE_PAIRS`` in quick mode; :func:`case_pairs`), with a progress bar over the systems."""
+    ``QUICK_CASE_PAIRS`` in quick mode: :func:`default_case_pairs`, :func:`case_pairs`), with a progress bar over
+    the systems."""
     if pairs is None:
-        pairs = case_pairs(QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS)
+        pairs = case_pairs(default_case_pairs())
     return {name: run_cases(system, pairs)
             for name, system in tqdm(systems.items(), desc="application cases", unit="system", leave=False)}
 

@@ -558,8 +558,7 @@ def main(argv: list[str] | None = None) -> None:
                             ("--case-shared-content", args.case_shared_content)):
             if given and not args.application_cases:
                 sys.exit(f"eqlib.evaluate: {flag} needs --application-cases")
-        num_case_pairs = args.case_pairs if args.case_pairs is not None else (
-            application.QUICK_CASE_PAIRS if is_quick() else application.CASE_PAIRS)
+        num_case_pairs = args.case_pairs if args.case_pairs is not None else application.default_case_pairs()
         try:
             recordings_for_cases = application.case_pairs(num_case_pairs, args.case_shared_content)
         except ValueError as err:

@@ -194,6 +194,10 @@ class PairSampler:
             raise ValueError(f"bank excerpts have {bank.num_frames} frames, fewer than crop_frames={config.crop_frames}")
         if abs(sum(config.variant_probs) - 1.0) > 1e-6 or min(config.variant_probs) < 0:
             raise ValueError(f"variant_probs must be {len(VARIANTS)} non-negative shares summing to 1")
+        largest_gain_db = spec.bands[0].params[0].maximum
+        if not 0.0 <= config.input_problem_min_db <= largest_gain_db:
+            raise ValueError(f"input_problem_min_db must lie in 0..{largest_gain_db:g} dB (the EQ's gain range), "
+                             f"got {config.input_problem_min_db:g}")
         self.bank, self.config, self.spec = bank, config, spec
         fc = bank.config
         self.grid = FrequencyGrid(fc.bank_freqs_hz(), fc.sample_rate, device=bank.device)

@@ -458,6 +458,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         parser.error(str(err))
     args["variant_probs"] = tuple(args["variant_probs"])
+    if not 0.0 <= args["input_problem_min_db"] <= DEFAULT_EQ.bands[0].params[0].maximum:
+        parser.error(f"--input-problem-min-db must lie in 0..{DEFAULT_EQ.bands[0].params[0].maximum:g} dB (the EQ's "
+                     f"gain range), got {args['input_problem_min_db']:g}")
     if max(args["input_eq_prob"], args["input_problem_prob"]) > 0 and args["param_loss_weight"] > 0:
         parser.error("--input-eq-prob and --input-problem-prob need --param-loss-weight 0: with an input EQ the right "
                      "answer is a response curve (θ's minus the input EQ's), not knobs")

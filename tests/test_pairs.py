@@ -220,6 +220,13 @@ def test_an_input_problem_is_one_strong_band_that_the_right_answer_undoes(speech
     assert float((ratio_db - wanted_db)[:, held].abs().max()) < 0.01
 
 
+@pytest.mark.parametrize("min_db", [-1.0, 15.5])
+def test_a_problem_smaller_than_nothing_or_beyond_the_gain_range_is_refused(speech_clips, min_db):
+    bank = SpectrogramBank(speech_clips[:1], ["a"], CONFIG)
+    with pytest.raises(ValueError, match="input_problem_min_db must lie in 0..15 dB"):
+        PairSampler(bank, PairConfig(crop_frames=bank.num_frames, input_problem_min_db=min_db))
+
+
 def test_a_reference_problem_makes_theta_one_strong_band_and_leaves_the_input_alone(speech_clips):
     """With ``reference_problem_prob`` 1, every θ is one band of ±6–15 dB, every other band flat; the input, the
     variants and the crops are drawn as without it."""

@@ -76,6 +76,14 @@ def test_an_input_eq_needs_the_response_loss_alone(tmp_path, knob):
     assert not (tmp_path / "cli").exists()
 
 
+def test_a_problem_size_outside_the_gain_range_is_a_one_line_error(tmp_path):
+    found = subprocess.run([sys.executable, "-m", "eqlib.train", "--out", str(tmp_path / "cli"),
+                            "--input-problem-min-db", "20"], capture_output=True, text=True)
+    assert found.returncode == 2 and "Traceback" not in found.stderr
+    assert found.stderr.strip().splitlines()[-1].endswith("must lie in 0..15 dB (the EQ's gain range), got 20")
+    assert not (tmp_path / "cli").exists()
+
+
 def test_response_loss_is_the_metric_on_a_coarser_grid():
     """The loss term and the evaluation metric share one definition; only the grid differs (64 vs 512 points)."""
     gen = torch.Generator().manual_seed(3)
