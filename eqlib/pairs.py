@@ -56,6 +56,13 @@ class PairConfig:
     lowpass_hz: tuple[float, float] = (3000.0, 16000.0)  # a low-pass's corner range (log-uniform), order 1–2
 
 
+def check_problem_size(min_db: float, spec: EQSpec = DEFAULT_EQ) -> None:
+    """Raise ``ValueError`` unless a problem's smallest |gain| ``min_db`` (dB) lies within ``spec``'s gain range."""
+    largest_db = spec.bands[0].params[0].maximum
+    if not 0.0 <= min_db <= largest_db:
+        raise ValueError(f"input_problem_min_db must lie in 0..{largest_db:g} dB (the EQ's gain range), got {min_db:g}")
+
+
 def eq_power_response(spec: EQSpec, params: torch.Tensor, freqs_hz: torch.Tensor, sample_rate: float) -> torch.Tensor:
     """Cascaded ``|H(f)|²`` of physical parameters ``(batch, bands, 3)`` at ``freqs_hz`` → ``(batch, freqs)``."""
     return spec.power_response(params, FrequencyGrid(freqs_hz, sample_rate, device=params.device))
@@ -194,10 +201,7 @@ class PairSampler:
             raise ValueError(f"bank excerpts have {bank.num_frames} frames, fewer than crop_frames={config.crop_frames}")
         if abs(sum(config.variant_probs) - 1.0) > 1e-6 or min(config.variant_probs) < 0:
             raise ValueError(f"variant_probs must be {len(VARIANTS)} non-negative shares summing to 1")
-        largest_gain_db = spec.bands[0].params[0].maximum
-        if not 0.0 <= config.input_problem_min_db <= largest_gain_db:
-            raise ValueError(f"input_problem_min_db must lie in 0..{largest_gain_db:g} dB (the EQ's gain range), "
-                             f"got {config.input_problem_min_db:g}")
+        check_problem_size(config.input_problem_min_db, spec)
         self.bank, self.config, self.spec = bank, config, spec
         fc = bank.config
         self.grid = FrequencyGrid(fc.bank_freqs_hz(), fc.sample_rate, device=bank.device)

@@ -35,7 +35,7 @@ from eqlib.features import FeatureConfig
 from eqlib.metrics import response_error_db
 from eqlib.models import MODEL_CONFIGS, MODEL_NAMES, ModelConfig, PairModel, build_model
 from eqlib.optim import AdamW, clip_grad_norm_
-from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank
+from eqlib.pairs import VARIANTS, PairConfig, PairSampler, SpectrogramBank, check_problem_size
 from eqlib.runtime import shared_corpora_dir
 from eqlib.sources import COMPONENT_MODULES, DOMAINS, SOURCES_VERSION, component_excerpts, parse_data, repeats
 
@@ -455,12 +455,10 @@ def main(argv: list[str] | None = None) -> None:
     out, resume = args.pop("out"), args.pop("resume")
     try:
         parse_data(args["data"])
+        check_problem_size(args["input_problem_min_db"])
     except ValueError as err:
         parser.error(str(err))
     args["variant_probs"] = tuple(args["variant_probs"])
-    if not 0.0 <= args["input_problem_min_db"] <= DEFAULT_EQ.bands[0].params[0].maximum:
-        parser.error(f"--input-problem-min-db must lie in 0..{DEFAULT_EQ.bands[0].params[0].maximum:g} dB (the EQ's "
-                     f"gain range), got {args['input_problem_min_db']:g}")
     if max(args["input_eq_prob"], args["input_problem_prob"]) > 0 and args["param_loss_weight"] > 0:
         parser.error("--input-eq-prob and --input-problem-prob need --param-loss-weight 0: with an input EQ the right "
                      "answer is a response curve (θ's minus the input EQ's), not knobs")
