@@ -109,18 +109,42 @@ class CaseResult:
         return np.sign(mean) == np.sign(self.wanted_probe_db) and abs(mean - self.wanted_probe_db) <= TOLERANCE_DB
 
 
-def case_pairs(num_pairs: int = CASE_PAIRS, shared_content: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``num_pairs`` (input, clean reference) pairs of different held-out VCTK speakers (one studio chain): the
-    first pairs of the ``speech-other-speaker`` evaluation set, before its EQ θ (``reference_clean``). With
-    ``shared_content`` each pair's input is its own reference (the same recording twice: no voice difference left
-    for a system to discount). Raises ``ValueError`` when the set holds fewer."""
+@dataclass(frozen=True)
+class CaseContent:
+    """What input and reference share in the application cases: the evaluation set their recordings come from,
+    what ``n`` such pairs are, and what a pair without the problem is (for tables' headings)."""
+
+    eval_set: str
+    pairs_are: str  # with ``{n}``: the number of pairs
+    without_problem: str
+
+
+CASE_CONTENTS = {
+    "other-speaker": CaseContent("speech-other-speaker", "{n} held-out speaker pairs", "two voices, one chain"),
+    "same-speaker": CaseContent("speech-same-speaker", "{n} pairs of one held-out speaker saying other words",
+                                "one voice, other words, one chain"),
+    "same-recording": CaseContent("speech-other-speaker",
+                                  "{n} held-out recordings, each its own reference (shared content)",
+                                  "the same recording twice"),
+}
+
+
+def case_pairs(num_pairs: int = CASE_PAIRS, content: str = "other-speaker") -> list[tuple[np.ndarray, np.ndarray]]:
+    """``num_pairs`` (input, clean reference) pairs of held-out VCTK recordings from one studio chain, before their
+    evaluation set's EQ θ (``reference_clean``). ``content`` (one of ``CASE_CONTENTS``) says what the two share:
+    ``other-speaker``, two different speakers (the first pairs of ``speech-other-speaker``); ``same-speaker``,
+    two recordings of one speaker saying other words (``speech-same-speaker``); ``same-recording``, each input its
+    own reference (no second voice and no other words for a system to discount). Raises ``ValueError`` for an
+    unknown ``content`` or when the set holds fewer pairs."""
     from eqlib.evalsets import load_eval_set
 
-    pairs = load_eval_set("speech-other-speaker")
+    if content not in CASE_CONTENTS:
+        raise ValueError(f"unknown case content {content!r}; valid: {', '.join(CASE_CONTENTS)}")
+    pairs = load_eval_set(CASE_CONTENTS[content].eval_set)
     if not 1 <= num_pairs <= len(pairs):
-        raise ValueError(f"the application cases take 1 to {len(pairs)} pairs (speech-other-speaker), "
+        raise ValueError(f"the application cases take 1 to {len(pairs)} pairs ({CASE_CONTENTS[content].eval_set}), "
                          f"not {num_pairs}")
-    return [(p.input, p.input if shared_content else p.reference_clean) for p in pairs[:num_pairs]]
+    return [(p.input, p.input if content == "same-recording" else p.reference_clean) for p in pairs[:num_pairs]]
 
 
 def default_case_pairs() -> int:

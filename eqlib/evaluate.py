@@ -60,6 +60,8 @@ EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
 APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
 APPLICATION_EFFECTS = "What the problem itself moved"  # the heading of --application-cases' control table
+#: eqlib.application.CASE_CONTENTS → the flag that asks for it (the default, other speakers, needs none)
+CASE_CONTENT_FLAGS = {"same-recording": "--case-shared-content", "same-speaker": "--case-same-speaker"}
 BY_REFERENCE_CHAIN = "cross-chain by the reference's chain"  # the heading of reference_chain_table
 
 
@@ -448,9 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--case-pairs", type=int, default=None, metavar="N",
                         help="held-out speaker pairs per application case (default: eqlib.application.CASE_PAIRS; "
                              "needs --application-cases)")
-    parser.add_argument("--case-shared-content", action="store_true",
-                        help="measure the application cases with each pair's input as its own reference (the same "
-                             "recording twice, no second voice; needs --application-cases)")
+    content = parser.add_mutually_exclusive_group()
+    content.add_argument("--case-shared-content", action="store_const", const="same-recording", dest="case_content",
+                         help="measure the application cases with each pair's input as its own reference (the same "
+                              "recording twice, no second voice; needs --application-cases)")
+    content.add_argument("--case-same-speaker", action="store_const", const="same-speaker", dest="case_content",
+                         help="measure the application cases on pairs of one held-out speaker saying other words "
+                              "(needs --application-cases)")
     return parser
 
 
@@ -489,14 +495,14 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
                   out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None,
-                  case_pairs: int | None = None, case_shared_content: bool = False) -> str:
+                  case_pairs: int | None = None, case_content: str = "other-speaker") -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
     ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
     :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases,
-    measured on ``case_pairs`` pairs when that was asked for (it goes into the command), each input its own
-    reference with ``case_shared_content``.
+    measured on ``case_pairs`` pairs when that was asked for (it goes into the command) of what ``case_content``
+    names (one of :data:`eqlib.application.CASE_CONTENTS`).
     """
     from eqlib import evalsets, provenance
 
@@ -509,7 +515,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
         command += f" --paired {first} {second}"
     if cases is not None:
         command += " --application-cases" + (f" --case-pairs {case_pairs}" if case_pairs is not None else "")
-        command += " --case-shared-content" if case_shared_content else ""
+        command += f" {CASE_CONTENT_FLAGS[case_content]}" if case_content in CASE_CONTENT_FLAGS else ""
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
@@ -523,17 +529,17 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
         from eqlib import application
 
         num_case_pairs = len(next(iter(cases.values()))[0].probe_db)
-        pairs_are = (f"{num_case_pairs} held-out recordings, each its own reference (shared content)"
-                     if case_shared_content else f"{num_case_pairs} held-out speaker pairs")
+        content = application.CASE_CONTENTS[case_content]
+        pairs_are = content.pairs_are.format(n=num_case_pairs)
         table += (f"\n### {APPLICATION_CASES}\n\nHarsh sibilance and muddy bass, in the input or in the reference "
                   "(`eqlib.application`): the level-free gain of the predicted EQ at the problem's probe frequency "
                   f"over {pairs_are}; a case is right when the mean has the right sign "
                   f"and lies within ±{application.TOLERANCE_DB:g} dB of the right answer.\n\n"
                   + application.cases_table(cases))
-        without = "the same recording twice" if case_shared_content else "two voices, one chain"
-        table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem ({without}): the "
-                  "probe gain each system predicts for them, and the problem's effect, the probe gain with the problem "
-                  "minus that, pair by pair, as a share of the right answer.\n\n" + application.effects_table(cases))
+        table += (f"\n### {APPLICATION_EFFECTS}\n\nThe same pairs without the problem ({content.without_problem}): "
+                  "the probe gain each system predicts for them, and the problem's effect, the probe gain with the "
+                  "problem minus that, pair by pair, as a share of the right answer.\n\n"
+                  + application.effects_table(cases))
     out.write_text(header + table)
     return table
 
@@ -553,14 +559,15 @@ def main(argv: list[str] | None = None) -> None:
     from eqlib import application
 
     recordings_for_cases = None  # None: measure_cases' default pairs
-    if args.case_pairs is not None or args.case_shared_content:
+    case_content = args.case_content or "other-speaker"
+    if args.case_pairs is not None or args.case_content:
         for flag, given in (("--case-pairs", args.case_pairs is not None),
-                            ("--case-shared-content", args.case_shared_content)):
+                            (CASE_CONTENT_FLAGS.get(case_content), args.case_content)):
             if given and not args.application_cases:
                 sys.exit(f"eqlib.evaluate: {flag} needs --application-cases")
         num_case_pairs = args.case_pairs if args.case_pairs is not None else application.default_case_pairs()
         try:
-            recordings_for_cases = application.case_pairs(num_case_pairs, args.case_shared_content)
+            recordings_for_cases = application.case_pairs(num_case_pairs, case_content)
         except ValueError as err:
             sys.exit(f"eqlib.evaluate: {err}")
     results = evaluate_sets(systems, args.sets, num_pairs)
@@ -568,7 +575,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.application_cases:
         with one_thread():
             cases = application.measure_cases(systems, recordings_for_cases)
-    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, args.case_shared_content),
+    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, case_content),
           end="")
     print(f"wrote {out}")
 

@@ -304,7 +304,7 @@ def test_cases_with_shared_content_pair_each_input_with_itself(tmp_path, monkeyp
     with pytest.raises(SystemExit, match="--case-shared-content needs --application-cases"):
         main(["--systems", "spectral", "--sets", "speech-same-clip", "--out", str(out), "--case-shared-content"])
     assert not out.exists()
-    assert all(x is r for x, r in application.case_pairs(2, shared_content=True))
+    assert all(x is r for x, r in application.case_pairs(2, content="same-recording"))
     main(["--systems", "spectral", "--sets", "speech-same-clip", "--out", str(out), "--application-cases",
           "--case-pairs", "2", "--case-shared-content"])
     text = out.read_text()
@@ -313,6 +313,36 @@ def test_cases_with_shared_content_pair_each_input_with_itself(tmp_path, monkeyp
     cases = text.split("### The application cases")[1].split("### What the problem itself moved")[0]
     rows = [line for line in cases.splitlines() if line.startswith("| spectral | ")]
     assert len(rows) == 4 and all(row.endswith("| yes |") for row in rows)
+
+
+def test_cases_of_one_speaker_come_from_the_same_speaker_set(tmp_path, monkeypatch):
+    """``--case-same-speaker`` takes its pairs from ``speech-same-speaker``, goes into the command and the heading,
+    and cannot be asked for together with ``--case-shared-content``; an unknown content is refused."""
+    from eqlib import application
+
+    asked = []
+
+    def load(name, num_pairs=None):
+        asked.append(name)
+        return _pairs(2, same_clip=False)
+
+    monkeypatch.setattr(evalsets, "load_eval_set", load)
+    out = tmp_path / "same_speaker.md"
+    with pytest.raises(SystemExit):
+        main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out), "--application-cases",
+              "--case-same-speaker", "--case-shared-content"])
+    with pytest.raises(SystemExit, match="--case-same-speaker needs --application-cases"):
+        main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out), "--case-same-speaker"])
+    assert not out.exists() and asked == []
+    with pytest.raises(ValueError, match="unknown case content 'same-room'"):
+        application.case_pairs(2, content="same-room")
+    main(["--systems", "identity", "--sets", "speech-same-clip", "--out", str(out), "--application-cases",
+          "--case-pairs", "2", "--case-same-speaker"])
+    assert asked[0] == "speech-same-speaker"
+    text = out.read_text()
+    assert "--application-cases --case-pairs 2 --case-same-speaker`" in text
+    assert "over 2 pairs of one held-out speaker saying other words" in text
+    assert "one voice, other words, one chain" in text
 
 
 def test_a_remembering_system_answers_the_same_arrays_once():
