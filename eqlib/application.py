@@ -15,6 +15,9 @@ has the right sign and lies within ``TOLERANCE_DB`` of the right answer.
 Each pair is also measured without the problem (the control: two different voices, one chain), so that a case's
 miss splits in two: what the system answers to the two voices alone, and the problem's effect (the probe gain
 with the problem minus the control, pair by pair) as a share of the right answer (:func:`effects_table`).
+
+:func:`bell_problems` turns the cases into a sweep: one +9 dB bell (Q 2, the sibilance's shape) per frequency, in
+place of the paper's two problems, and :func:`shares_table` says how much of each a system follows on each side.
 """
 
 from __future__ import annotations
@@ -37,18 +40,39 @@ TARGET_LUFS = -23.0
 TOLERANCE_DB = 4.0
 CASE_PAIRS = 12  # held-out speaker pairs per case (figures/05_application_cases.md, eqlib.evaluate --application-cases)
 QUICK_CASE_PAIRS = 2
+Problem = tuple[EQSettings, float]  # the EQ that causes a problem, and its probe frequency (Hz)
 #: problem → (the +9 dB EQ that causes it, probe frequency in Hz)
-PROBLEMS: dict[str, tuple[EQSettings, float]] = {
+PROBLEMS: dict[str, Problem] = {
     "harsh sibilance": (EQSettings([[0, 120, 0.707], [0, 450, 1.0], [9, 6500, 2.0], [0, 6000, 0.707]]), 6500.0),
     "muddy bass": (EQSettings([[9, 250, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]), 125.0),
 }
 DIRECTIONS = ("reference has it", "input has it")
+BELL_GAIN_DB = 9.0  # bell_problems: the gain (dB) and Q of each bell, those of the harsh sibilance
+BELL_Q = 2.0
+BELL_SPLIT_HZ = 1000.0  # bell_problems: below this a bell sits on the EQ's first peaking band, from it on its second
 System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
 
 
-def wanted_settings(problem: str, direction: str) -> EQSettings:
+def bell_problems(freqs_hz: Sequence[float], gain_db: float = BELL_GAIN_DB, q: float = BELL_Q
+                  ) -> dict[str, Problem]:
+    """One problem per frequency: a ``gain_db`` bell of quality ``q`` at ``freqs_hz`` (Hz), every other band flat,
+    probed at its centre: the application cases as a sweep over frequency. Named ``"+9 dB bell at 125 Hz"``.
+    Raises ``ValueError`` for a frequency outside both peaking bands' ranges (100 Hz–8 kHz for the default EQ)."""
+    problems = {}
+    for freq_hz in freqs_hz:
+        params = [[0, 120, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]
+        params[1 if freq_hz < BELL_SPLIT_HZ else 2] = [gain_db, freq_hz, q]
+        try:
+            settings = EQSettings(params)
+        except ValueError as err:
+            raise ValueError(f"no bell at {freq_hz:g} Hz: {str(err).splitlines()[0]}") from None
+        problems[f"{gain_db:+g} dB bell at {freq_hz:g} Hz"] = (settings, float(freq_hz))
+    return problems
+
+
+def wanted_settings(problem: str, direction: str, problems: Mapping[str, Problem] = PROBLEMS) -> EQSettings:
     """The right answer: the problem's EQ (reference has it) or the same bands with the gains negated (input has it)."""
-    settings = PROBLEMS[problem][0]
+    settings = problems[problem][0]
     if direction == "reference has it":
         return settings
     params = settings.params.copy()
@@ -152,45 +176,46 @@ def default_case_pairs() -> int:
     return QUICK_CASE_PAIRS if is_quick() else CASE_PAIRS
 
 
-def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, direction: str
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def case_recordings(clean_in: np.ndarray, clean_ref: np.ndarray, problem: str, direction: str,
+                    problems: Mapping[str, Problem] = PROBLEMS) -> tuple[np.ndarray, np.ndarray]:
     """Input and reference ``(time,)`` of one case, both at ``TARGET_LUFS``: the clean 44.1 kHz recordings, with
-    the problem's EQ (``PROBLEMS``) on the one that has it (``direction``, one of ``DIRECTIONS``)."""
+    the problem's EQ (``problems``) on the one that has it (``direction``, one of ``DIRECTIONS``)."""
     x, r = normalise_lufs(clean_in), normalise_lufs(clean_ref)
-    settings = PROBLEMS[problem][0]
+    settings = problems[problem][0]
     if direction == "input has it":
         return normalise_lufs(settings.apply(x, SAMPLE_RATE)), r
     return x, normalise_lufs(settings.apply(r, SAMPLE_RATE))
 
 
-def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[CaseResult]:
-    """Every problem in both directions on every (input, reference) pair of clean 44.1 kHz recordings ``(time,)``,
-    each pair also without the problem (the control)."""
+def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+              problems: Mapping[str, Problem] = PROBLEMS) -> list[CaseResult]:
+    """Every problem (default: the paper's two, ``PROBLEMS``) in both directions on every (input, reference) pair of
+    clean 44.1 kHz recordings ``(time,)``, each pair also without the problem (the control)."""
     controls = [system(normalise_lufs(x).astype(np.float32), normalise_lufs(r).astype(np.float32), SAMPLE_RATE)
                 for x, r in pairs]
     results = []
-    for problem, (_, probe_hz) in PROBLEMS.items():
+    for problem, (_, probe_hz) in problems.items():
         control_db = np.array([probe_gain_db(c, probe_hz) for c in controls])
         for direction in DIRECTIONS:
             predicted = []
             for clean_in, clean_ref in pairs:
-                x, r = case_recordings(clean_in, clean_ref, problem, direction)
+                x, r = case_recordings(clean_in, clean_ref, problem, direction, problems)
                 predicted.append(system(x.astype(np.float32), r.astype(np.float32), SAMPLE_RATE))
-            wanted = wanted_settings(problem, direction)
+            wanted = wanted_settings(problem, direction, problems)
             results.append(CaseResult(problem, direction, wanted, predicted,
                                       np.array([probe_gain_db(p, probe_hz) for p in predicted]),
                                       probe_gain_db(wanted, probe_hz), control_db))
     return results
 
 
-def measure_cases(systems: Mapping[str, System], pairs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None
-                  ) -> dict[str, list[CaseResult]]:
+def measure_cases(systems: Mapping[str, System], pairs: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                  problems: Mapping[str, Problem] = PROBLEMS) -> dict[str, list[CaseResult]]:
     """:func:`run_cases` of every system over ``pairs`` (default: the first ``CASE_PAIRS`` held-out speaker pairs,
-    ``QUICK_CASE_PAIRS`` in quick mode: :func:`default_case_pairs`, :func:`case_pairs`), with a progress bar over
-    the systems."""
+    ``QUICK_CASE_PAIRS`` in quick mode: :func:`default_case_pairs`, :func:`case_pairs`) and ``problems``, with a
+    progress bar over the systems."""
     if pairs is None:
         pairs = case_pairs(default_case_pairs())
-    return {name: run_cases(system, pairs)
+    return {name: run_cases(system, pairs, problems)
             for name, system in tqdm(systems.items(), desc="application cases", unit="system", leave=False)}
 
 
@@ -226,6 +251,22 @@ def effects_table(results_by_system: dict[str, list[CaseResult]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shares_table(results_by_system: dict[str, list[CaseResult]]) -> str:
+    """Markdown: one row per problem, per system the share of the right answer its effect reaches with the problem
+    in the reference and in the input (``CaseResult.effect_share``)."""
+    systems = list(results_by_system)
+    problems = list(dict.fromkeys(r.problem for results in results_by_system.values() for r in results))
+    shares = {(system, r.problem, r.direction): r.effect_share
+              for system, results in results_by_system.items() for r in results}
+    header = "| problem | " + " | ".join(f"`{s}`: {d}" for s in systems for d in DIRECTIONS) + " |"
+    lines = [header, "|---|" + "---:|" * (len(systems) * len(DIRECTIONS))]
+    for problem in problems:
+        cells = [shares.get((s, problem, d)) for s in systems for d in DIRECTIONS]
+        lines.append(f"| {problem} | " + " | ".join("–" if c is None else f"{round(c, 2) + 0.0:.0%}" for c in cells)
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
 def figure_cases(results: Sequence[CaseResult], title: str | None = None) -> plt.Figure:
     """One panel per case: every pair's predicted cascade (level-free, thin) against the right answer (thick),
     with the tolerance at the probe frequency."""
@@ -250,6 +291,33 @@ def figure_cases(results: Sequence[CaseResult], title: str | None = None) -> plt
         format_freq_axis(ax)
         ax.set_ylabel("level-free response (dB)")
     axes[0, 0].legend(fontsize="small", loc="lower left")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def figure_shares(results_by_system: dict[str, list[CaseResult]], problems: Mapping[str, Problem],
+                  title: str | None = None) -> plt.Figure:
+    """Share of each problem a system follows (mean effect / right answer, ± 95 % CI) against the problem's probe
+    frequency (Hz), one panel per direction; grey, the share a mean answer needs to come within ``TOLERANCE_DB``
+    of the right answer when the system answers 0 dB without the problem."""
+    fig, axes = plt.subplots(1, len(DIRECTIONS), figsize=(12, 4.2), sharey=True, constrained_layout=True)
+    for ax, direction in zip(axes, DIRECTIONS):
+        needed = {}
+        for system, results in results_by_system.items():
+            found = sorted((problems[r.problem][1], r) for r in results if r.direction == direction)
+            freqs = [hz for hz, _ in found]
+            shares = [100 * r.effect_share for _, r in found]
+            halves = [100 * mean_ci95(r.effect_db)[1] / abs(r.wanted_probe_db) for _, r in found]
+            ax.errorbar(freqs, shares, yerr=halves, marker="o", ms=4, capsize=3, lw=1.4, label=system)
+            needed.update({hz: 100 * (1 - TOLERANCE_DB / abs(r.wanted_probe_db)) for hz, r in found})
+        ax.plot(sorted(needed), [needed[hz] for hz in sorted(needed)], color="0.6", lw=2, ls="--",
+                label=f"needed for ±{TOLERANCE_DB:g} dB")
+        ax.axhline(100, color="0.2", lw=0.8)
+        format_freq_axis(ax)
+        ax.set_title(f"the problem: {direction}", fontsize="small")
+    axes[0].set_ylabel("share of the right answer followed (%)")
+    axes[0].legend(fontsize="small", loc="upper left")
     if title:
         fig.suptitle(title)
     return fig

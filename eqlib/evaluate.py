@@ -60,6 +60,7 @@ EARLIER_CHAINS = "cross-chain, first three chains"
 FIRST_CHAINS = ("vctk", "hifitts", "synth")
 APPLICATION_CASES = "The application cases"  # the heading of --application-cases' table
 APPLICATION_EFFECTS = "What the problem itself moved"  # the heading of --application-cases' control table
+APPLICATION_SHARES = "The share of each problem followed"  # the heading of --case-bells' table
 #: eqlib.application.CASE_CONTENTS → the flag that asks for it (the default, other speakers, needs none)
 CASE_CONTENT_FLAGS = {"same-recording": "--case-shared-content", "same-speaker": "--case-same-speaker"}
 BY_REFERENCE_CHAIN = "cross-chain by the reference's chain"  # the heading of reference_chain_table
@@ -457,6 +458,10 @@ def build_parser() -> argparse.ArgumentParser:
     content.add_argument("--case-same-speaker", action="store_const", const="same-speaker", dest="case_content",
                          help="measure the application cases on pairs of one held-out speaker saying other words "
                               "(needs --application-cases)")
+    parser.add_argument("--case-bells", type=float, nargs="+", default=None, metavar="HZ",
+                        help="measure the application cases on +9 dB bells (Q 2) at these frequencies (Hz) instead of "
+                             "the paper's two problems, with a table of the share of each followed "
+                             "(eqlib.application.bell_problems; needs --application-cases)")
     return parser
 
 
@@ -495,14 +500,17 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
                   out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None,
-                  case_pairs: int | None = None, case_content: str = "other-speaker") -> str:
+                  case_pairs: int | None = None, case_content: str = "other-speaker",
+                  case_bells: Sequence[float] | None = None) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
     ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
     :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases,
     measured on ``case_pairs`` pairs when that was asked for (it goes into the command) of what ``case_content``
-    names (one of :data:`eqlib.application.CASE_CONTENTS`).
+    names (one of :data:`eqlib.application.CASE_CONTENTS`), on bells at ``case_bells`` (Hz) when given, with a
+    table of the share of each followed (:func:`eqlib.application.shares_table`) and its figure, ``out`` with the
+    suffix ``.png`` (:func:`eqlib.application.figure_shares`).
     """
     from eqlib import evalsets, provenance
 
@@ -516,6 +524,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     if cases is not None:
         command += " --application-cases" + (f" --case-pairs {case_pairs}" if case_pairs is not None else "")
         command += f" {CASE_CONTENT_FLAGS[case_content]}" if case_content in CASE_CONTENT_FLAGS else ""
+        command += f" --case-bells {' '.join(f'{hz:g}' for hz in case_bells)}" if case_bells else ""
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
@@ -540,6 +549,17 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
                   "the probe gain each system predicts for them, and the problem's effect, the probe gain with the "
                   "problem minus that, pair by pair, as a share of the right answer.\n\n"
                   + application.effects_table(cases))
+        if case_bells:
+            table += (f"\n### {APPLICATION_SHARES}\n\nThe problem's effect as a share of the right answer, with the "
+                      "problem in the reference and in the input (100 %: all of it followed, 0 %: none).\n\n"
+                      + application.shares_table(cases))
+            import matplotlib.pyplot as plt
+
+            figure = application.figure_shares(cases, application.bell_problems(case_bells),
+                                               f"{application.BELL_GAIN_DB:+g} dB bells (Q {application.BELL_Q:g}) "
+                                               f"over {pairs_are}")
+            figure.savefig(out.with_suffix(".png"), dpi=110)
+            plt.close(figure)
     out.write_text(header + table)
     return table
 
@@ -560,23 +580,27 @@ def main(argv: list[str] | None = None) -> None:
 
     recordings_for_cases = None  # None: measure_cases' default pairs
     case_content = args.case_content or "other-speaker"
-    if args.case_pairs is not None or args.case_content:
+    problems = application.PROBLEMS
+    if args.case_pairs is not None or args.case_content or args.case_bells:
         for flag, given in (("--case-pairs", args.case_pairs is not None),
-                            (CASE_CONTENT_FLAGS.get(case_content), args.case_content)):
+                            (CASE_CONTENT_FLAGS.get(case_content), args.case_content),
+                            ("--case-bells", args.case_bells)):
             if given and not args.application_cases:
                 sys.exit(f"eqlib.evaluate: {flag} needs --application-cases")
         num_case_pairs = args.case_pairs if args.case_pairs is not None else application.default_case_pairs()
         try:
             recordings_for_cases = application.case_pairs(num_case_pairs, case_content)
+            if args.case_bells:
+                problems = application.bell_problems(args.case_bells)
         except ValueError as err:
             sys.exit(f"eqlib.evaluate: {err}")
     results = evaluate_sets(systems, args.sets, num_pairs)
     cases = None
     if args.application_cases:
         with one_thread():
-            cases = application.measure_cases(systems, recordings_for_cases)
-    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, case_content),
-          end="")
+            cases = application.measure_cases(systems, recordings_for_cases, problems)
+    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, case_content,
+                        args.case_bells), end="")
     print(f"wrote {out}")
 
 

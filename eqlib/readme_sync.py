@@ -18,7 +18,8 @@ runs that check). How a file becomes a block (its *view*):
   system and one column per case;
 - ``as application-effects``: the same cases' control section, one row per system: per problem the prediction
   without it, then the problem's effect and its share of the right answer in each direction;
-- ``as reference-chains``: the cross-chain errors by the reference's chain of an ``eqlib.evaluate`` results file.
+- ``as reference-chains``: the cross-chain errors by the reference's chain of an ``eqlib.evaluate`` results file;
+- ``as application-shares``: the share of each problem followed, of a file written with ``--case-bells``.
 
 :func:`write_cli_example` runs ``eqlib match`` on two shipped clips and writes the transcript the README shows.
 """
@@ -168,9 +169,20 @@ def reference_chains_table(results_md: str) -> str:
     return "\n".join(lines[:2] + [re.sub(r"^\| ([^|]+?) \|", r"| `\1` |", line) for line in lines[2:]])
 
 
+def application_shares_table(results_md: str) -> str:
+    """The table of the ``### The share of each problem followed`` section of an ``eqlib.evaluate --case-bells``
+    file (:func:`eqlib.application.shares_table`). Raises :class:`ReadmeSyncError` when the file has no such
+    section."""
+    from eqlib.evaluate import APPLICATION_SHARES  # the heading eqlib.evaluate writes
+
+    section = _section(results_md, APPLICATION_SHARES, "python -m eqlib.evaluate --application-cases --case-bells")
+    return "\n".join(line for line in section.splitlines() if line.startswith("|"))
+
+
 VIEWS: dict[str, Callable[[str], str]] = {"response-table": response_table, "application-cases": application_cases_table,
                                           "application-effects": application_effects_table,
-                                          "reference-chains": reference_chains_table}
+                                          "reference-chains": reference_chains_table,
+                                          "application-shares": application_shares_table}
 
 
 def render(path: str, view: str | None, root: Path) -> str:

@@ -8,8 +8,8 @@ import pytest
 import scipy.signal
 
 from conftest import make_speech_like
-from eqlib.application import (DIRECTIONS, PROBLEMS, TOLERANCE_DB, CaseResult, cases_table, effects_table,
-                               probe_gain_db, run_cases, wanted_settings)
+from eqlib.application import (DIRECTIONS, PROBLEMS, TOLERANCE_DB, CaseResult, bell_problems, cases_table,
+                               effects_table, probe_gain_db, run_cases, shares_table, wanted_settings)
 from eqlib.eq import EQSettings
 from eqlib.metrics import error_grid_hz
 from eqlib.spectral_fit import spectral_match
@@ -92,3 +92,31 @@ def test_a_case_is_right_only_on_the_right_side_and_within_tolerance() -> None:
     assert not case([3.0, -3.0]).is_right  # mean 0: no direction
     mixed = case([-6.0, 1.0, -2.5])
     assert mixed.right_direction == 2 and mixed.within_tolerance == 2
+
+
+def test_a_bell_sweep_puts_each_bell_on_the_peaking_band_that_holds_it() -> None:
+    bells = bell_problems([125, 6500])
+    assert list(bells) == ["+9 dB bell at 125 Hz", "+9 dB bell at 6500 Hz"]
+    low, high = (settings.params for settings, _ in bells.values())
+    assert low[1].tolist() == [9, 125, 2] and high[2].tolist() == [9, 6500, 2]
+    assert np.count_nonzero(low[:, 0]) == np.count_nonzero(high[:, 0]) == 1  # every other band flat
+    assert np.array_equal(high, PROBLEMS["harsh sibilance"][0].params)  # the paper's sibilance is one of the sweep
+    assert [probe for _, probe in bells.values()] == [125.0, 6500.0]
+    with pytest.raises(ValueError, match="no bell at 50 Hz"):
+        bell_problems([50])
+
+
+def test_a_spectral_match_of_the_same_recording_follows_every_bell_of_a_sweep() -> None:
+    bells = bell_problems([250, 4000])
+    results = run_cases(spectral_match, [(x, x) for x, _ in _clips(1)], bells)
+    assert [(r.problem, r.direction) for r in results] == [(b, d) for b in bells for d in DIRECTIONS]
+    for r in results:
+        assert r.wanted_probe_db == pytest.approx(probe_gain_db(wanted_settings(r.problem, r.direction, bells),
+                                                                bells[r.problem][1]))
+        assert 0.8 < r.effect_share < 1.2, (r.problem, r.direction, r.effect_share)
+    ignoring = run_cases(lambda x, r, rate: EQSettings.identity(), _clips(1), bells)
+    lines = shares_table({"spectral": results, "identity": ignoring}).splitlines()
+    assert lines[0] == ("| problem | `spectral`: reference has it | `spectral`: input has it | "
+                        "`identity`: reference has it | `identity`: input has it |")
+    assert [line.split(" | ")[0] for line in lines[2:]] == [f"| {b}" for b in bells]
+    assert all(line.endswith("| 0% | 0% |") for line in lines[2:])

@@ -345,6 +345,31 @@ def test_cases_of_one_speaker_come_from_the_same_speaker_set(tmp_path, monkeypat
     assert "one voice, other words, one chain" in text
 
 
+def test_case_bells_replace_the_problems_and_add_a_share_table(tmp_path, monkeypatch):
+    """``--case-bells``: the application cases on one bell per frequency, a table of the share of each followed,
+    the flag in the command; it needs ``--application-cases``, and a bell out of range stops before any scoring."""
+    scored = []
+    monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: _pairs(2, same_clip=False))
+    monkeypatch.setattr("eqlib.evaluate.evaluate_sets", lambda *args: scored.append(1) or {})
+    out = tmp_path / "bells.md"
+    for args, message in ((["--case-bells", "500"], "--case-bells needs --application-cases"),
+                          (["--application-cases", "--case-bells", "50"], "no bell at 50 Hz")):
+        with pytest.raises(SystemExit, match=message):
+            main(["--systems", "spectral", "--sets", "speech-same-clip", "--out", str(out), *args])
+    assert not out.exists() and scored == []
+    monkeypatch.undo()
+    monkeypatch.setattr(evalsets, "load_eval_set", lambda name, num_pairs=None: _pairs(2, same_clip=False))
+    main(["--systems", "spectral", "--sets", "speech-same-clip", "--out", str(out), "--application-cases",
+          "--case-pairs", "1", "--case-shared-content", "--case-bells", "500", "4000"])
+    text = out.read_text()
+    assert "--application-cases --case-pairs 1 --case-shared-content --case-bells 500 4000`" in text
+    shares = text.split("### The share of each problem followed")[1].splitlines()
+    rows = [line for line in shares if line.startswith("| +9 dB bell")]
+    assert [row.split(" | ")[0] for row in rows] == ["| +9 dB bell at 500 Hz", "| +9 dB bell at 4000 Hz"]
+    assert "harsh sibilance" not in text
+    assert (tmp_path / "bells.png").stat().st_size > 10_000  # the shares as a figure beside the table
+
+
 def test_a_remembering_system_answers_the_same_arrays_once():
     from eqlib.evaluate import RememberingSystem
 

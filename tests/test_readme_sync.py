@@ -8,6 +8,7 @@ from printouts import first_difference, same_printout
 
 from eqlib.evaluate import reference_chain_table
 from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, application_effects_table,
+                               application_shares_table,
                                find_blocks, main, reference_chains_table, refreshed, response_table, stale_blocks,
                                write_cli_example)
 from eqlib.runtime import repo_root
@@ -154,6 +155,28 @@ Words.
     assert application_cases_table(text).splitlines()[2] == "| `a` | +4.0 ± 1.0 ✓ | 1/1 |"  # its own section
     with pytest.raises(ReadmeSyncError, match="--application-cases"):
         application_effects_table(text.split("### What the problem itself moved")[0])
+
+
+def test_application_shares_view_is_the_share_section_table():
+    text = """### What the problem itself moved
+
+| system | problem | where | right answer (dB) | without the problem (dB) | the problem's effect (dB) | share of the right answer |
+|---|---|---|---:|---:|---:|---:|
+| a | +9 dB bell at 125 Hz | reference has it | +6.0 | +0.5 ± 1.0 | +3.0 ± 0.5 | 50% |
+
+### The share of each problem followed
+
+Words.
+
+| problem | `a`: reference has it | `a`: input has it |
+|---|---:|---:|
+| +9 dB bell at 125 Hz | 50% | 10% |
+"""
+    assert application_shares_table(text).splitlines() == [
+        "| problem | `a`: reference has it | `a`: input has it |", "|---|---:|---:|",
+        "| +9 dB bell at 125 Hz | 50% | 10% |"]
+    with pytest.raises(ReadmeSyncError, match="--case-bells"):
+        application_shares_table(text.split("### The share of each problem followed")[0])
 
 
 def test_reference_chains_view_is_evaluates_by_chain_table_with_systems_as_code():
