@@ -60,7 +60,7 @@ def bell_problems(freqs_hz: Sequence[float], gain_db: float = BELL_GAIN_DB, q: f
     Raises ``ValueError`` for a frequency outside both peaking bands' ranges (100 Hz–8 kHz for the default EQ)."""
     problems = {}
     for freq_hz in freqs_hz:
-        params = [[0, 120, 0.707], [0, 450, 1.0], [0, 2500, 1.0], [0, 6000, 0.707]]
+        params = EQSettings.identity().params  # every band flat at its default frequency and Q
         params[1 if freq_hz < BELL_SPLIT_HZ else 2] = [gain_db, freq_hz, q]
         try:
             settings = EQSettings(params)
