@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -37,6 +37,7 @@ from eqlib.spectral_fit import (ENSEMBLE_GRID_HZ, HYBRID_PRIOR_WEIGHT, fit_eq_to
                                 responses_on_grid_db, spectral_match_batch)
 
 if TYPE_CHECKING:
+    from eqlib.application import Problem
     from eqlib.inference import ModelSystem
 
 System = Callable[[np.ndarray, np.ndarray, int], EQSettings]
@@ -501,16 +502,17 @@ def evaluate_sets(systems: dict[str, System], set_names: Sequence[str], num_pair
 def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_args: Sequence[str],
                   out: Path, paired: Sequence[Sequence[str]] | None = None, cases: dict | None = None,
                   case_pairs: int | None = None, case_content: str = "other-speaker",
-                  case_bells: Sequence[float] | None = None) -> str:
+                  bells: Mapping[str, Problem] | None = None) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
     from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
 
     ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
     :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases,
     measured on ``case_pairs`` pairs when that was asked for (it goes into the command) of what ``case_content``
-    names (one of :data:`eqlib.application.CASE_CONTENTS`), on bells at ``case_bells`` (Hz) when given, with a
-    table of the share of each followed (:func:`eqlib.application.shares_table`) and its figure, ``out`` with the
-    suffix ``.png`` (:func:`eqlib.application.figure_shares`).
+    names (one of :data:`eqlib.application.CASE_CONTENTS`), on ``bells`` (:func:`eqlib.application.bell_problems`)
+    when the cases were measured on them, with a table of the share of each followed
+    (:func:`eqlib.application.shares_table`) and its figure, ``out`` with the suffix ``.png``
+    (:func:`eqlib.application.figure_shares`).
     """
     from eqlib import evalsets, provenance
 
@@ -524,7 +526,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     if cases is not None:
         command += " --application-cases" + (f" --case-pairs {case_pairs}" if case_pairs is not None else "")
         command += f" {CASE_CONTENT_FLAGS[case_content]}" if case_content in CASE_CONTENT_FLAGS else ""
-        command += f" --case-bells {' '.join(f'{hz:g}' for hz in case_bells)}" if case_bells else ""
+        command += f" --case-bells {' '.join(f'{hz:g}' for _, hz in bells.values())}" if bells else ""
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
@@ -549,13 +551,13 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
                   "the probe gain each system predicts for them, and the problem's effect, the probe gain with the "
                   "problem minus that, pair by pair, as a share of the right answer.\n\n"
                   + application.effects_table(cases))
-        if case_bells:
+        if bells:
             table += (f"\n### {APPLICATION_SHARES}\n\nThe problem's effect as a share of the right answer, with the "
                       "problem in the reference and in the input (100 %: all of it followed, 0 %: none).\n\n"
                       + application.shares_table(cases))
             import matplotlib.pyplot as plt
 
-            figure = application.figure_shares(cases, application.bell_problems(case_bells),
+            figure = application.figure_shares(cases, bells,
                                                f"{application.BELL_GAIN_DB:+g} dB bells (Q {application.BELL_Q:g}) "
                                                f"over {pairs_are}")
             figure.savefig(out.with_suffix(".png"), dpi=110)
@@ -580,7 +582,7 @@ def main(argv: list[str] | None = None) -> None:
 
     recordings_for_cases = None  # None: measure_cases' default pairs
     case_content = args.case_content or "other-speaker"
-    problems = application.PROBLEMS
+    bells = None  # the paper's two problems unless --case-bells
     if args.case_pairs is not None or args.case_content or args.case_bells:
         for flag, given in (("--case-pairs", args.case_pairs is not None),
                             (CASE_CONTENT_FLAGS.get(case_content), args.case_content),
@@ -591,16 +593,16 @@ def main(argv: list[str] | None = None) -> None:
         try:
             recordings_for_cases = application.case_pairs(num_case_pairs, case_content)
             if args.case_bells:
-                problems = application.bell_problems(args.case_bells)
+                bells = application.bell_problems(args.case_bells)
         except ValueError as err:
             sys.exit(f"eqlib.evaluate: {err}")
     results = evaluate_sets(systems, args.sets, num_pairs)
     cases = None
     if args.application_cases:
         with one_thread():
-            cases = application.measure_cases(systems, recordings_for_cases, problems)
-    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, case_content,
-                        args.case_bells), end="")
+            cases = application.measure_cases(systems, recordings_for_cases, bells or application.PROBLEMS)
+    print(write_results(results, args.systems, out, args.paired, cases, args.case_pairs, case_content, bells),
+          end="")
     print(f"wrote {out}")
 
 
