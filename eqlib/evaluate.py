@@ -431,6 +431,7 @@ def paired_difference(results: dict[str, dict[str, dict[str, np.ndarray]]], set_
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eqlib.application import BELL_GAIN_DB, BELL_Q
     from eqlib.evalsets import EVAL_SETS
 
     parser = argparse.ArgumentParser(prog="python -m eqlib.evaluate", description=__doc__.splitlines()[0])
@@ -460,8 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="measure the application cases on pairs of one held-out speaker saying other words "
                               "(needs --application-cases)")
     parser.add_argument("--case-bells", type=float, nargs="+", default=None, metavar="HZ",
-                        help="measure the application cases on +9 dB bells (Q 2) at these frequencies (Hz) instead of "
-                             "the paper's two problems, with a table of the share of each followed "
+                        help=f"measure the application cases on {BELL_GAIN_DB:+g} dB bells (Q {BELL_Q:g}) at these "
+                             "frequencies (Hz) instead of the paper's two problems, with a table of the share of each "
+                             "followed "
                              "(eqlib.application.bell_problems; needs --application-cases)")
     return parser
 
