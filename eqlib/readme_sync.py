@@ -1,12 +1,13 @@
 """README blocks written from files, so that no number in the README can drift from the file that measured it.
 
-A generated block in ``README.md`` is the text between two HTML comments, which GitHub does not show::
+A generated block in ``README.md`` or ``docs/experiments.md`` (``DOCUMENTS``) is the text between two HTML
+comments, which GitHub does not show::
 
     <!-- generated from figures/cli_example.txt -->
     ...
     <!-- end of generated block -->
 
-``python -m eqlib.readme_sync`` rewrites every block from its file (``make figures`` runs it after
+``python -m eqlib.readme_sync`` rewrites every block of every document from its file (``make figures`` runs it after
 :func:`eqlib.figures.make_all`); ``--check`` only lists stale blocks and exits 1 (``tests/test_readme_sync.py``
 runs that check). How a file becomes a block (its *view*):
 
@@ -42,6 +43,7 @@ END = "<!-- end of generated block -->"
 CLI_EXAMPLE = "cli_example.txt"
 CLI_CLIPS = ("speech-p347-m", "speech-s5-f")  # committed examples: input (male VCTK), reference (female VCTK)
 RESPONSE_COLUMN = "response (dB)"
+DOCUMENTS = ("README.md", "docs/experiments.md")  # the documents with generated blocks, relative to the repository
 
 
 class ReadmeSyncError(ValueError):
@@ -238,18 +240,22 @@ def write_cli_example(out_dir: Path, clips: Sequence[str] = CLI_CLIPS) -> list[P
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eqlib.readme_sync", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only list stale blocks; exit 1 if there are any")
-    parser.add_argument("--readme", type=Path, default=repo_root() / "README.md", help="default: README.md")
+    parser.add_argument("--documents", type=Path, nargs="+", default=[repo_root() / d for d in DOCUMENTS],
+                        metavar="PATH", help=f"default: {' '.join(DOCUMENTS)}")
     args = parser.parse_args(argv)
+    stale = []
     try:
-        text = args.readme.read_text(encoding="utf-8")
-        stale = stale_blocks(text, repo_root())
-        if stale and not args.check:
-            args.readme.write_text(refreshed(text, repo_root()), encoding="utf-8")
+        for document in args.documents:
+            text = document.read_text(encoding="utf-8")
+            stale_here = stale_blocks(text, repo_root())
+            if stale_here and not args.check:
+                document.write_text(refreshed(text, repo_root()), encoding="utf-8")
+            stale += [(document.name, path) for path in stale_here]
     except (OSError, ReadmeSyncError) as err:
         print(f"eqlib.readme_sync: error: {err}", file=sys.stderr)
         return 2
-    for path in stale:
-        print(f"{'stale' if args.check else 'refreshed'}: block from {path}")
+    for document, path in stale:
+        print(f"{'stale' if args.check else 'refreshed'}: {document} block from {path}")
     return 1 if stale and args.check else 0
 
 

@@ -1,13 +1,16 @@
-"""README numbers cannot drift: every generated block equals what its file gives, the CLI transcript equals a fresh
-run with the shipped weights, and the block machinery itself is checked on hand-made inputs."""
+"""README numbers cannot drift: every generated block (README.md, docs/experiments.md) equals what its file gives,
+the CLI transcript equals a fresh run with the shipped weights, every link between the documents resolves, and the
+block machinery itself is checked on hand-made inputs."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from printouts import first_difference, same_printout
 
 from eqlib.evaluate import reference_chain_table
-from eqlib.readme_sync import (CLI_EXAMPLE, ReadmeSyncError, application_cases_table, application_effects_table,
+from eqlib.readme_sync import (CLI_EXAMPLE, DOCUMENTS, ReadmeSyncError, application_cases_table, application_effects_table,
                                application_shares_table,
                                find_blocks, main, reference_chains_table, refreshed, response_table, stale_blocks,
                                write_cli_example)
@@ -39,11 +42,43 @@ Regenerate with `python -m eqlib.evaluate …`.
 """
 
 
-def test_readme_blocks_agree_with_their_files() -> None:
-    readme = (repo_root() / "README.md").read_text(encoding="utf-8")
-    paths = [b.path for b in find_blocks(readme)]
-    assert {"figures/results.md", f"figures/{CLI_EXAMPLE}"} <= set(paths)
-    assert stale_blocks(readme, repo_root()) == [], "run `python -m eqlib.readme_sync` (make figures does)"
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_document_blocks_agree_with_their_files(document: str) -> None:
+    text = (repo_root() / document).read_text(encoding="utf-8")
+    assert find_blocks(text), f"{document} has no generated block"
+    assert stale_blocks(text, repo_root()) == [], "run `python -m eqlib.readme_sync` (make figures does)"
+
+
+def test_readme_shows_the_results_and_the_cli_transcript() -> None:
+    paths = {b.path for b in find_blocks((repo_root() / "README.md").read_text(encoding="utf-8"))}
+    assert {"figures/results.md", f"figures/{CLI_EXAMPLE}"} <= paths
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation but hyphens dropped, spaces to hyphens."""
+    text = heading.lstrip("#").strip().lower().replace("`", "")
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+@pytest.mark.parametrize("document", [*DOCUMENTS, "eqlib/weights/MODEL_CARD.md"])
+def test_every_relative_link_resolves(document: str) -> None:
+    """A link to a file names one that exists; a link to a section names a heading of that file."""
+    def prose(path):  # the text outside code blocks
+        return re.sub(r"```.*?```", "", path.read_text(encoding="utf-8"), flags=re.S)
+
+    path = repo_root() / document
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", prose(path)):
+        if re.match(r"[a-z]+://", target):
+            continue
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            broken.append(target)
+        elif anchor and anchor not in {github_anchor(line) for line in prose(linked).splitlines()
+                                       if line.startswith("#")}:
+            broken.append(target)
+    assert broken == [], f"{document}: links that lead nowhere: {broken}"
 
 
 def test_cli_transcript_is_what_the_command_prints_now(tmp_path) -> None:
@@ -85,7 +120,7 @@ def test_broken_markers_and_missing_files_are_one_line_errors(tmp_path, capsys) 
         find_blocks("x\n<!-- generated from a.md -->\ntext\n<!-- generated from b.md -->\n<!-- end of generated block -->\n")
     readme = tmp_path / "README.md"
     readme.write_text("<!-- generated from figures/nope.md -->\n<!-- end of generated block -->\n")
-    assert main(["--readme", str(readme)]) == 2
+    assert main(["--documents", str(readme)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "figures/nope.md: cannot read it" in err and "Traceback" not in err
 
@@ -94,9 +129,9 @@ def test_check_exits_1_and_leaves_the_readme_alone(tmp_path, capsys) -> None:
     readme = tmp_path / "README.md"
     text = "<!-- generated from figures/results.md as response-table -->\nstale\n<!-- end of generated block -->\n"
     readme.write_text(text)
-    assert main(["--check", "--readme", str(readme)]) == 1
-    assert readme.read_text() == text and "stale: block from figures/results.md" in capsys.readouterr().out
-    assert main(["--readme", str(readme)]) == 0 and main(["--check", "--readme", str(readme)]) == 0
+    assert main(["--check", "--documents", str(readme)]) == 1
+    assert readme.read_text() == text and "stale: README.md block from figures/results.md" in capsys.readouterr().out
+    assert main(["--documents", str(readme)]) == 0 and main(["--check", "--documents", str(readme)]) == 0
 
 
 def test_application_cases_view_gives_one_row_per_system():
