@@ -38,7 +38,7 @@ from eqlib.runtime import is_quick
 SAMPLE_RATE = 44100
 TARGET_LUFS = -23.0
 TOLERANCE_DB = 4.0
-CASE_PAIRS = 12  # held-out speaker pairs per case (figures/05_application_cases.md, eqlib.evaluate --application-cases)
+CASE_PAIRS = 12  # held-out speaker pairs per case (eqlib.evaluate --application-cases, notebooks in class mode)
 QUICK_CASE_PAIRS = 2
 Problem = tuple[EQSettings, float]  # the EQ that causes a problem, and its probe frequency (Hz)
 #: problem → (the +9 dB EQ that causes it, probe frequency in Hz)
@@ -153,9 +153,10 @@ CASE_CONTENTS = {
 }
 
 
-def case_pairs(num_pairs: int = CASE_PAIRS, content: str = "other-speaker") -> list[tuple[np.ndarray, np.ndarray]]:
-    """``num_pairs`` (input, clean reference) pairs of held-out VCTK recordings from one studio chain, before their
-    evaluation set's EQ θ (``reference_clean``). ``content`` (one of ``CASE_CONTENTS``) says what the two share:
+def case_pairs(num_pairs: int | None = CASE_PAIRS, content: str = "other-speaker"
+               ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``num_pairs`` (``None``: every pair of the set) (input, clean reference) pairs of held-out VCTK recordings from
+    one studio chain, before their evaluation set's EQ θ (``reference_clean``). ``content`` (one of ``CASE_CONTENTS``) says what the two share:
     ``other-speaker``, two different speakers (the first pairs of ``speech-other-speaker``); ``same-speaker``,
     two recordings of one speaker saying other words (``speech-same-speaker``); ``same-recording``, each input its
     own reference (no second voice and no other words for a system to discount). Raises ``ValueError`` for an
@@ -165,7 +166,7 @@ def case_pairs(num_pairs: int = CASE_PAIRS, content: str = "other-speaker") -> l
     if content not in CASE_CONTENTS:
         raise ValueError(f"unknown case content {content!r}; valid: {', '.join(CASE_CONTENTS)}")
     pairs = load_eval_set(CASE_CONTENTS[content].eval_set)
-    if not 1 <= num_pairs <= len(pairs):
+    if num_pairs is not None and not 1 <= num_pairs <= len(pairs):
         raise ValueError(f"the application cases take 1 to {len(pairs)} pairs ({CASE_CONTENTS[content].eval_set}), "
                          f"not {num_pairs}")
     return [(p.input, p.input if content == "same-recording" else p.reference_clean) for p in pairs[:num_pairs]]

@@ -10,7 +10,7 @@ error), jitter and θ draws are seeded, and PNGs carry no timestamps: re-running
 - ``04_error_distribution.png`` + ``04_errors.md``: response error over the held-out speech test set;
 - ``05_application_cases.png``: harsh sibilance / muddy bass, both directions, long-term spectra (two committed
   speakers, to listen to); ``05_application_cases.md`` and ``05_application_probe.png``: the same cases measured
-  over ``application.CASE_PAIRS`` held-out speaker pairs (:mod:`eqlib.application`);
+  over every held-out speaker pair of ``speech-other-speaker`` (150 with the corpora; :mod:`eqlib.application`);
 - ``05_music_pair<k>.png``: responses on music from held-out tracks (the paper's models never trained on music);
 - ``06_latents_<model>.png``, ``06_latent_pca.png``, ``06_latent_statistics.md``: the latents;
 - ``results.md``: ``eqlib.evaluate``'s table (identity, spectral match, every model, the default ensemble, its
@@ -52,7 +52,7 @@ from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
 from eqlib.provenance import console_lines, mark_examples
-from eqlib.runtime import figures_dir, is_quick, one_thread, repo_root
+from eqlib.runtime import by_mode, figures_dir, is_quick, one_thread, repo_root
 from eqlib.spectral_fit import spectral_match_batch
 
 SAMPLE_RATE = 44100
@@ -217,7 +217,9 @@ def figure_application_cases(cases: Sequence[ApplicationCase]) -> plt.Figure:
 
 def measured_application_cases(predictors: Mapping[str, Predictor],
                                systems: Sequence[str] = APPLICATION_SYSTEMS) -> dict[str, list[application.CaseResult]]:
-    """:func:`eqlib.application.measure_cases` of ``systems`` (``"spectral"`` or a name in ``predictors``)."""
+    """:func:`eqlib.application.measure_cases` of ``systems`` (``"spectral"`` or a name in ``predictors``) over every
+    pair of the held-out speaker set in full mode, ``application.CASE_PAIRS`` in class mode and
+    ``application.QUICK_CASE_PAIRS`` in quick mode."""
     from eqlib.spectral_fit import spectral_match
 
     def system(name: str) -> application.System:
@@ -225,7 +227,8 @@ def measured_application_cases(predictors: Mapping[str, Predictor],
             return spectral_match
         return lambda x, r, _rate: predictors[name].predict(x, r)
 
-    return application.measure_cases({name: system(name) for name in systems})
+    num_pairs = by_mode(application.QUICK_CASE_PAIRS, application.CASE_PAIRS, None)
+    return application.measure_cases({name: system(name) for name in systems}, application.case_pairs(num_pairs))
 
 
 # --- music of other lengths -----------------------------------------------------------------------

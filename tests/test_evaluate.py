@@ -291,7 +291,7 @@ def test_case_pairs_are_checked_before_any_set_is_scored(tmp_path, monkeypatch, 
           "--case-pairs", "1"])
     text = out.read_text()
     assert "--application-cases --case-pairs 1`" in text and "over 1 held-out speaker pairs" in text
-    assert len(application.case_pairs(2)) == 2
+    assert len(application.case_pairs(2)) == 2 and len(application.case_pairs(None)) == 2  # None: every pair
 
 
 def test_cases_with_shared_content_pair_each_input_with_itself(tmp_path, monkeypatch):

@@ -92,6 +92,19 @@ def test_application_cases_put_the_problem_on_the_documented_side() -> None:
         assert boost[band][at] - np.median(boost[band]) == pytest.approx(9.0, abs=1.5)
 
 
+@pytest.mark.parametrize("mode, pairs", [("quick", 2), ("class", 12), ("full", None)])
+def test_measured_application_cases_take_every_pair_in_full_mode(monkeypatch, mode, pairs) -> None:
+    """``make figures`` measures the cases on the whole held-out speaker set; the notebooks' modes on a few pairs."""
+    from eqlib import application, figures
+
+    asked = []
+    monkeypatch.setenv("EQLIB_MODE", mode)
+    monkeypatch.setattr(application, "case_pairs", lambda num_pairs: asked.append(num_pairs) or ["pair"])
+    monkeypatch.setattr(application, "measure_cases", lambda systems, recordings: (sorted(systems), recordings))
+    assert figures.measured_application_cases({"m": _Identity()}, ("spectral", "m")) == (["m", "spectral"], ["pair"])
+    assert asked == [pairs]
+
+
 def test_missing_weights_are_named(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="nope.pt"):
         load_predictors({"proposed_db": tmp_path / "nope.pt"}, names=("proposed_db",))
