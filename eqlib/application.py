@@ -95,11 +95,12 @@ def normalise_lufs(audio: np.ndarray, target_lufs: float = TARGET_LUFS) -> np.nd
 
 @dataclass
 class CaseResult:
-    """One problem in one direction over many pairs: predictions, probe gains ``(pairs,)`` and the control's probe
-    gains ``(pairs,)`` (the same pairs with neither recording carrying the problem)."""
+    """One problem in one direction over many pairs: its probe frequency (Hz), predictions, probe gains ``(pairs,)``
+    and the control's probe gains ``(pairs,)`` (the same pairs with neither recording carrying the problem)."""
 
     problem: str
     direction: str
+    probe_hz: float
     wanted: EQSettings
     predicted: list[EQSettings]
     probe_db: np.ndarray
@@ -203,7 +204,7 @@ def run_cases(system: System, pairs: Sequence[tuple[np.ndarray, np.ndarray]],
                 x, r = case_recordings(clean_in, clean_ref, problem, direction, problems)
                 predicted.append(system(x.astype(np.float32), r.astype(np.float32), SAMPLE_RATE))
             wanted = wanted_settings(problem, direction, problems)
-            results.append(CaseResult(problem, direction, wanted, predicted,
+            results.append(CaseResult(problem, direction, probe_hz, wanted, predicted,
                                       np.array([probe_gain_db(p, probe_hz) for p in predicted]),
                                       probe_gain_db(wanted, probe_hz), control_db))
     return results
@@ -283,8 +284,7 @@ def figure_cases(results: Sequence[CaseResult], title: str | None = None) -> plt
                         label="predicted (one line per pair)" if k == 0 else None)
         wanted = r.wanted.response_db(grid, SAMPLE_RATE)
         ax.semilogx(grid, wanted - wanted.mean(), color="0.1", lw=2.2, label="right answer")
-        probe_hz = PROBLEMS[r.problem][1]
-        ax.errorbar([probe_hz], [r.wanted_probe_db], yerr=TOLERANCE_DB, color="0.1", capsize=6, lw=1.2,
+        ax.errorbar([r.probe_hz], [r.wanted_probe_db], yerr=TOLERANCE_DB, color="0.1", capsize=6, lw=1.2,
                     label=f"±{TOLERANCE_DB:g} dB at the probe")
         ax.set_title(f"{r.problem}: {r.direction} ({'right' if r.is_right else 'wrong'}: "
                      f"mean {np.mean(r.probe_db):+.1f} dB, {r.within_tolerance}/{len(r.probe_db)} pairs within)",
@@ -297,8 +297,7 @@ def figure_cases(results: Sequence[CaseResult], title: str | None = None) -> plt
     return fig
 
 
-def figure_shares(results_by_system: dict[str, list[CaseResult]], problems: Mapping[str, Problem],
-                  title: str | None = None) -> plt.Figure:
+def figure_shares(results_by_system: dict[str, list[CaseResult]], title: str | None = None) -> plt.Figure:
     """Share of each problem a system follows (mean effect / right answer, ± 95 % CI) against the problem's probe
     frequency (Hz), one panel per direction; grey, the share a mean answer needs to come within ``TOLERANCE_DB``
     of the right answer when the system answers 0 dB without the problem."""
@@ -306,7 +305,7 @@ def figure_shares(results_by_system: dict[str, list[CaseResult]], problems: Mapp
     for ax, direction in zip(axes, DIRECTIONS):
         needed = {}
         for system, results in results_by_system.items():
-            found = sorted((problems[r.problem][1], r) for r in results if r.direction == direction)
+            found = sorted(((r.probe_hz, r) for r in results if r.direction == direction), key=lambda f: f[0])
             freqs = [hz for hz, _ in found]
             shares = [100 * r.effect_share for _, r in found]
             halves = [100 * mean_ci95(r.effect_db)[1] / abs(r.wanted_probe_db) for _, r in found]

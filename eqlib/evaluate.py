@@ -559,9 +559,8 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
                       + application.shares_table(cases))
             import matplotlib.pyplot as plt
 
-            figure = application.figure_shares(cases, bells,
-                                               f"{application.BELL_GAIN_DB:+g} dB bells (Q {application.BELL_Q:g}) "
-                                               f"over {pairs_are}")
+            figure = application.figure_shares(cases, f"{application.BELL_GAIN_DB:+g} dB bells "
+                                                      f"(Q {application.BELL_Q:g}) over {pairs_are}")
             figure.savefig(out.with_suffix(".png"), dpi=110)
             plt.close(figure)
     out.write_text(header + table)

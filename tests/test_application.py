@@ -84,8 +84,8 @@ def test_a_case_is_right_only_on_the_right_side_and_within_tolerance() -> None:
     wanted = wanted_settings("muddy bass", "input has it")
 
     def case(probes: list[float]) -> CaseResult:
-        return CaseResult("muddy bass", "input has it", wanted, [wanted] * len(probes), np.array(probes), -6.0,
-                          np.zeros(len(probes)))
+        return CaseResult("muddy bass", "input has it", 125.0, wanted, [wanted] * len(probes), np.array(probes),
+                          -6.0, np.zeros(len(probes)))
 
     assert case([-6.0, -5.0]).is_right
     assert not case([-1.5, -1.0]).is_right  # right side, 4.75 dB short
@@ -120,3 +120,24 @@ def test_a_spectral_match_of_the_same_recording_follows_every_bell_of_a_sweep() 
                         "`identity`: reference has it | `identity`: input has it |")
     assert [line.split(" | ")[0] for line in lines[2:]] == [f"| {b}" for b in bells]
     assert all(line.endswith("| 0% | 0% |") for line in lines[2:])
+
+
+def test_the_figures_mark_each_case_at_its_own_probe_frequency() -> None:
+    """A case carries its probe frequency, so the figures draw a bell sweep's cases as well as the paper's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from eqlib.application import figure_cases, figure_shares
+
+    bells = bell_problems([250, 4000])
+    results = run_cases(lambda x, r, rate: EQSettings.identity(), _clips(1), bells)
+    assert [r.probe_hz for r in results] == [250.0, 250.0, 4000.0, 4000.0]
+    cases = figure_cases(results)
+    probes = [bar.lines[0].get_xdata()[0] for ax in cases.axes for bar in ax.containers]
+    assert sorted(probes) == [250.0, 250.0, 4000.0, 4000.0]  # each panel's tolerance bar at its bell
+    shares = figure_shares({"identity": results})
+    assert [list(ax.lines[0].get_xdata()) for ax in shares.axes] == [[250.0, 4000.0]] * len(DIRECTIONS)
+    plt.close(cases)
+    plt.close(shares)
