@@ -157,8 +157,8 @@ CASE_CONTENTS = {
 def case_pairs(num_pairs: int | None = CASE_PAIRS, content: str = "other-speaker"
                ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``num_pairs`` (``None``: every pair of the set) (input, clean reference) pairs of held-out VCTK recordings from
-    one studio chain, before their evaluation set's EQ θ (``reference_clean``). ``content`` (one of ``CASE_CONTENTS``) says what the two share:
-    ``other-speaker``, two different speakers (the first pairs of ``speech-other-speaker``); ``same-speaker``,
+    one studio chain, before their evaluation set's EQ θ (``reference_clean``). ``content`` (one of
+    ``CASE_CONTENTS``) says what the two share: ``other-speaker``, two different speakers (the first pairs of ``speech-other-speaker``); ``same-speaker``,
     two recordings of one speaker saying other words (``speech-same-speaker``); ``same-recording``, each input its
     own reference (no second voice and no other words for a system to discount). Raises ``ValueError`` for an
     unknown ``content`` or when the set holds fewer pairs."""

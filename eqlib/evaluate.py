@@ -463,8 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--case-bells", type=float, nargs="+", default=None, metavar="HZ",
                         help=f"measure the application cases on {BELL_GAIN_DB:+g} dB bells (Q {BELL_Q:g}) at these "
                              "frequencies (Hz) instead of the paper's two problems, with a table of the share of each "
-                             "followed "
-                             "(eqlib.application.bell_problems; needs --application-cases)")
+                             "followed (eqlib.application.bell_problems; needs --application-cases)")
     return parser
 
 

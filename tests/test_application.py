@@ -3,13 +3,15 @@ scoring that tells a system that finds the problem from one that does not."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import scipy.signal
 
 from conftest import make_speech_like
 from eqlib.application import (DIRECTIONS, PROBLEMS, TOLERANCE_DB, CaseResult, bell_problems, cases_table,
-                               effects_table, probe_gain_db, run_cases, shares_table, wanted_settings)
+                               effects_table, figure_cases, figure_shares, probe_gain_db, run_cases, shares_table,
+                               wanted_settings)
 from eqlib.eq import EQSettings
 from eqlib.metrics import error_grid_hz
 from eqlib.spectral_fit import spectral_match
@@ -124,13 +126,6 @@ def test_a_spectral_match_of_the_same_recording_follows_every_bell_of_a_sweep() 
 
 def test_the_figures_mark_each_case_at_its_own_probe_frequency() -> None:
     """A case carries its probe frequency, so the figures draw a bell sweep's cases as well as the paper's."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from eqlib.application import figure_cases, figure_shares
-
     bells = bell_problems([250, 4000])
     results = run_cases(lambda x, r, rate: EQSettings.identity(), _clips(1), bells)
     assert [r.probe_hz for r in results] == [250.0, 250.0, 4000.0, 4000.0]
