@@ -166,6 +166,28 @@ class SwapSymmetricSystem(BatchSystem):
         return fit_eq_to_targets(0.5 * (forward - backward), ENSEMBLE_GRID_HZ, sample_rate)
 
 
+@dataclass(frozen=True)
+class AmountSystem(BatchSystem):
+    """``inner``'s answers with every gain (dB) multiplied by ``amount`` and clipped to its band's gain range: below
+    1 a milder EQ (``eqlib match --amount``), above 1 one that follows more of what it found, to price how much
+    of a problem a system must follow against what that costs elsewhere."""
+
+    inner: System
+    amount: float
+
+    def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
+              sample_rate: int) -> list[EQSettings]:
+        """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
+        answers = []
+        for settings in predict_batch(self.inner, inputs, references, sample_rate):
+            params = settings.params.copy()
+            for row, band in zip(params, settings.spec.bands):
+                gain = band.params[0]
+                row[0] = np.clip(row[0] * self.amount, gain.minimum, gain.maximum)
+            answers.append(EQSettings(params, settings.spec))
+        return answers
+
+
 class RememberingSystem(BatchSystem):
     """``inner`` that remembers its last batch: a call with the very same arrays again (the same objects, as
     :func:`evaluate_sets` passes one set's pairs to every system in turn) returns that batch's answers. Lets
@@ -208,8 +230,9 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
     prediction), ``network_<model name>`` (the network alone, without its shared-content gate) or
     ``mean_<a>+<b>[+…]`` (:class:`MeanResponseSystem` over systems named as here, the last from ``weights`` when
     given), ``gated_mean_<a>+<b>[+…]`` (the same ensemble over ``network_<a>`` and the others, behind the gate of
-    model ``a``: :class:`GatedSystem`) or ``swap_<name>`` (:class:`SwapSymmetricSystem` around the system ``name``,
-    with ``weights``); model code is imported only here.
+    model ``a``: :class:`GatedSystem`), ``swap_<name>`` (:class:`SwapSymmetricSystem` around the system ``name``,
+    with ``weights``) or ``amount<k>_<name>`` (:class:`AmountSystem`: every gain of ``name``'s answer times ``k``
+    > 0, e.g. ``amount1.5_ensemble``); model code is imported only here.
 
     With ``weights`` (a checkpoint file) the model comes from that file and ``name`` (less any
     prefix) is only its label. Raises ``ValueError`` (incl. ``CheckpointError``).
@@ -224,6 +247,16 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
             return _ensemble(prefix, name.removeprefix(prefix).split("+"), weights)
     if name.startswith("swap_"):
         return SwapSymmetricSystem(load_named_system(name.removeprefix("swap_"), weights))
+    if name.startswith("amount"):
+        amount, _, inner = name.removeprefix("amount").partition("_")
+        try:
+            factor = float(amount)
+        except ValueError:
+            factor = float("nan")
+        if not inner or not (np.isfinite(factor) and factor > 0):
+            raise ValueError(f"system {name!r}: expected amount<k>_<system> with a factor k > 0, e.g. "
+                             "amount1.5_ensemble")
+        return AmountSystem(load_named_system(inner, weights), factor)
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
 
     if name.startswith("hybrid_"):

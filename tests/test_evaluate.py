@@ -13,8 +13,8 @@ from eqlib.eq import DEFAULT_EQ, EQSettings
 from eqlib.evalsets import EvalPair
 from eqlib.inference import load_predictor
 from eqlib.models import build_model
-from eqlib.evaluate import (ENSEMBLE_GRID_HZ, REAL_CHAINS_ONLY, TABLE_METRICS, GatedSystem, MeanResponseSystem,
-                            SwapSymmetricSystem,
+from eqlib.evaluate import (ENSEMBLE_GRID_HZ, REAL_CHAINS_ONLY, TABLE_METRICS, AmountSystem, GatedSystem,
+                            MeanResponseSystem, SwapSymmetricSystem,
                             evaluate_system,
                             identity_system, load_named_system, main, paired_table, real_chain_mask,
                             reference_chain_table, results_table, spectral_system, subset_results, write_results)
@@ -130,6 +130,23 @@ def test_swap_symmetric_system_reads_the_input_as_a_reference():
 def test_swap_prefix_wraps_a_named_system():
     system = load_named_system("swap_spectral")
     assert isinstance(system, SwapSymmetricSystem) and system.member is spectral_system
+
+
+def test_amount_scales_every_gain_and_clips_it_to_the_band_range():
+    """``amount<k>_<name>``: each gain of the inner answer times k, the band's gain range kept; frequency and Q
+    unchanged. A bad factor or a missing system name is one clear ValueError."""
+    theta = np.array([[6.0, 120.0, 0.707], [-12.0, 450.0, 2.0], [3.0, 2500.0, 1.0], [0.0, 6000.0, 0.707]])
+    system = load_named_system("amount1.5_identity")
+    assert isinstance(system, AmountSystem) and system.amount == 1.5 and system.inner is identity_system
+    answered = AmountSystem(lambda x, r, sr: EQSettings(theta), 1.5)(np.zeros(8), np.zeros(8), SR).params
+    lowest = DEFAULT_EQ.bands[1].params[0].minimum
+    assert lowest > -18.0 and answered[:, 0].tolist() == [9.0, lowest, 4.5, 0.0]  # -12 dB x 1.5, clipped
+    np.testing.assert_array_equal(answered[:, 1:], theta[:, 1:])
+    milder = AmountSystem(lambda x, r, sr: EQSettings(theta), 0.5)(np.zeros(8), np.zeros(8), SR)
+    np.testing.assert_array_equal(milder.params, EQSettings(theta).scaled(0.5).params)
+    for name in ("amount0_identity", "amount-1_identity", "amountx_identity", "amount1.5_", "amountinf_identity"):
+        with pytest.raises(ValueError, match="amount<k>_<system>"):
+            load_named_system(name)
 
 
 def test_results_table_means_cis_and_bold_best():
