@@ -471,8 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--systems", nargs="+", default=["identity", "spectral"],
                         help="identity, spectral, a model name (e.g. proposed_db), hybrid_<model>, mean_<a>+<b> "
                              "(an ensemble), gated_mean_<a>+<b> (behind a's gate), swap_<system> (asked both ways "
-                             "round), or a checkpoint as LABEL=PATH.pt or hybrid_LABEL=PATH.pt (the row is named "
-                             "LABEL)")
+                             "round), amount<k>_<system> (every gain times k), or a checkpoint as LABEL=PATH.pt or "
+                             "hybrid_LABEL=PATH.pt (the row is named LABEL)")
     parser.add_argument("--sets", nargs="+", default=list(EVAL_SETS), choices=EVAL_SETS, metavar="SET",
                         help=f"evaluation sets (default all: {', '.join(EVAL_SETS)})")
     parser.add_argument("--num-pairs", type=int, default=None,
