@@ -158,9 +158,10 @@ def case_pairs(num_pairs: int | None = CASE_PAIRS, content: str = "other-speaker
                ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``num_pairs`` (``None``: every pair of the set) (input, clean reference) pairs of held-out VCTK recordings from
     one studio chain, before their evaluation set's EQ θ (``reference_clean``). ``content`` (one of
-    ``CASE_CONTENTS``) says what the two share: ``other-speaker``, two different speakers (the first pairs of ``speech-other-speaker``); ``same-speaker``,
-    two recordings of one speaker saying other words (``speech-same-speaker``); ``same-recording``, each input its
-    own reference (no second voice and no other words for a system to discount). Raises ``ValueError`` for an
+    ``CASE_CONTENTS``) says what the two share: ``other-speaker``, two different speakers (the first pairs of
+    ``speech-other-speaker``); ``same-speaker``, two recordings of one speaker saying other words
+    (``speech-same-speaker``); ``same-recording``, each input its own reference (no second voice and no other
+    words for a system to discount). Raises ``ValueError`` for an
     unknown ``content`` or when the set holds fewer pairs."""
     from eqlib.evalsets import load_eval_set
 
@@ -305,12 +306,12 @@ def figure_shares(results_by_system: dict[str, list[CaseResult]], title: str | N
     for ax, direction in zip(axes, DIRECTIONS):
         needed = {}
         for system, results in results_by_system.items():
-            found = sorted(((r.probe_hz, r) for r in results if r.direction == direction), key=lambda f: f[0])
-            freqs = [hz for hz, _ in found]
-            shares = [100 * r.effect_share for _, r in found]
-            halves = [100 * mean_ci95(r.effect_db)[1] / abs(r.wanted_probe_db) for _, r in found]
+            found = sorted((r for r in results if r.direction == direction), key=lambda r: r.probe_hz)
+            freqs = [r.probe_hz for r in found]
+            shares = [100 * r.effect_share for r in found]
+            halves = [100 * mean_ci95(r.effect_db)[1] / abs(r.wanted_probe_db) for r in found]
             ax.errorbar(freqs, shares, yerr=halves, marker="o", ms=4, capsize=3, lw=1.4, label=system)
-            needed.update({hz: 100 * (1 - TOLERANCE_DB / abs(r.wanted_probe_db)) for hz, r in found})
+            needed.update({r.probe_hz: 100 * (1 - TOLERANCE_DB / abs(r.wanted_probe_db)) for r in found})
         ax.plot(sorted(needed), [needed[hz] for hz in sorted(needed)], color="0.6", lw=2, ls="--",
                 label=f"needed for ±{TOLERANCE_DB:g} dB")
         ax.axhline(100, color="0.2", lw=0.8)

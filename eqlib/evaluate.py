@@ -20,6 +20,7 @@ table and writes it to ``figures/results.md``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -180,11 +181,9 @@ class AmountSystem(BatchSystem):
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
         answers = []
         for settings in predict_batch(self.inner, inputs, references, sample_rate):
-            params = settings.params.copy()
-            for row, band in zip(params, settings.spec.bands):
-                gain = band.params[0]
-                row[0] = np.clip(row[0] * self.amount, gain.minimum, gain.maximum)
-            answers.append(EQSettings(params, settings.spec))
+            params, spec = settings.params.copy(), settings.spec
+            params[:, 0] = np.clip(params[:, 0] * self.amount, spec.minimum[:, 0].numpy(), spec.maximum[:, 0].numpy())
+            answers.append(EQSettings(params, spec))
         return answers
 
 
@@ -248,15 +247,11 @@ def load_named_system(name: str, weights: str | Path | None = None) -> System:
     if name.startswith("swap_"):
         return SwapSymmetricSystem(load_named_system(name.removeprefix("swap_"), weights))
     if name.startswith("amount"):
-        amount, _, inner = name.removeprefix("amount").partition("_")
-        try:
-            factor = float(amount)
-        except ValueError:
-            factor = float("nan")
-        if not inner or not (np.isfinite(factor) and factor > 0):
+        scaled = re.fullmatch(r"amount(\d+(?:\.\d*)?)_(.+)", name)
+        if scaled is None or float(scaled[1]) <= 0:
             raise ValueError(f"system {name!r}: expected amount<k>_<system> with a factor k > 0, e.g. "
                              "amount1.5_ensemble")
-        return AmountSystem(load_named_system(inner, weights), factor)
+        return AmountSystem(load_named_system(scaled[2], weights), float(scaled[1]))
     from eqlib.inference import load_system  # lazy: torch models and checkpoints only when asked for
 
     if name.startswith("hybrid_"):
