@@ -59,6 +59,7 @@ figures:
 	$(if $(EXAMPLES),,$(BIN)/python -m eqlib.readme_sync)
 
 # Regenerate into cache/figures-check/ and compare with figures/: numbers exactly, images within a pixel tolerance.
+# Both this and `make figures` cap torch's CPU kernels at AVX2 (eqlib.runtime.pin_cpu_kernels).
 figures-check:
 	EQLIB_MODE=full EQLIB_QUICK=0 MPLBACKEND=Agg $(BIN)/python -m eqlib.figures_check
 

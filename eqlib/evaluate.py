@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from eqlib.eq import EQSettings
 from eqlib.metrics import (lts_distance_db, mean_ci95, param_errors, response_error_db,
                            third_octave_response_error_db)
-from eqlib.runtime import figures_dir, is_quick, one_thread
+from eqlib.runtime import figures_dir, is_quick, one_thread, pin_cpu_kernels
 from eqlib.spectral_fit import (ENSEMBLE_GRID_HZ, HYBRID_PRIOR_WEIGHT, fit_eq_to_targets, fit_mean_response,
                                 responses_on_grid_db, spectral_match_batch)
 
@@ -533,7 +533,8 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
                   case_pairs: int | None = None, case_content: str = "other-speaker",
                   bells: Mapping[str, Problem] | None = None) -> str:
     """Write ``results`` as Markdown to ``out``, headed by the command that regenerates it and what it was built
-    from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest); return the table.
+    from (:func:`eqlib.provenance.built_from`: corpora manifests and weights, by digest) and computed with
+    (:func:`eqlib.provenance.computed_with`: package versions, kernel caps); return the table.
 
     ``paired`` (pairs of system labels) appends a :func:`paired_table` per pair; ``cases`` (system label →
     :class:`eqlib.application.CaseResult` list, :func:`eqlib.application.measure_cases`) the application cases,
@@ -559,7 +560,8 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
     built_from = provenance.built_from(provenance.weight_files(system_args), examples=source == "examples")
     header = ("## Evaluation results\n\nLevel-free errors of the predicted EQ against the true θ (lower is "
               f"better), mean ± 95 % CI over pairs; eval-set source: {source}"
-              f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n{built_from}\n\n")
+              f"{' (quick mode)' if is_quick() else ''}. Regenerate with `{command}`.\n\n{built_from} "
+              f"{provenance.computed_with()}\n\n")
     table = results_table(results)
     if "cross-chain" in results:  # evaluate_sets gave each of its systems a reference_chain
         table += "\n" + reference_chain_table(results["cross-chain"])
@@ -597,6 +599,7 @@ def write_results(results: dict[str, dict[str, dict[str, np.ndarray]]], system_a
 def main(argv: list[str] | None = None) -> None:
     """Score the systems on the sets, print the Markdown table and write it (``figures/results.md``)."""
     args = build_parser().parse_args(argv)
+    pin_cpu_kernels()
     num_pairs = args.num_pairs if args.num_pairs is not None else (QUICK_NUM_PAIRS if is_quick() else None)
     try:
         systems = load_systems(args.systems)

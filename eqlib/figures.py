@@ -52,7 +52,7 @@ from eqlib.models import MODEL_NAMES
 from eqlib.plots import (plot_band_grid, plot_cascade, plot_error_distribution, plot_latent,
                          plot_long_term_spectra, save_figure)
 from eqlib.provenance import console_lines, mark_examples
-from eqlib.runtime import by_mode, figures_dir, is_quick, one_thread, repo_root
+from eqlib.runtime import by_mode, figures_dir, is_quick, one_thread, pin_cpu_kernels, repo_root
 from eqlib.spectral_fit import spectral_match_batch
 
 SAMPLE_RATE = 44100
@@ -482,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"build from the small example sets in eqlib/data, not the evaluation corpora (every "
                              f"figure and table says so; default folder {EXAMPLES_DIR})")
     args = parser.parse_args(argv)
+    pin_cpu_kernels()
     try:
         written = make_all(args.out, spectral=not args.no_spectral, examples=args.examples or None)
     except CorporaMissingError as err:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from eqlib.runtime import MODE_ENV, MODES, repo_root
+from eqlib.runtime import MODE_ENV, MODES, pin_cpu_kernels, repo_root
 
 MAX_BYTES = 3_000_000  # per committed notebook
 AUDIO = re.compile(r"<audio\b.*?</audio>", re.S | re.I)
@@ -99,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="notebooks to run (default: every notebooks/NN_*.ipynb)")
     parser.add_argument("--mode", choices=MODES, default="class", help="run mode (default: class)")
     args = parser.parse_args(argv)
+    pin_cpu_kernels()  # the kernels inherit this process's environment
     paths = args.notebooks or sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for path in paths:
         if not path.is_file():

@@ -4,14 +4,17 @@ small example sets instead of the corpora."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
 from eqlib.corpora import CorporaLocation, file_sha256, locate_corpora, manifest_digests
-from eqlib.runtime import repo_root
+from eqlib.runtime import KERNEL_CAPS, repo_root
 
+NUMERICAL_PACKAGES = ("torch", "numpy", "scipy", "librosa", "soxr", "soundfile")  # what the numbers pass through
 DIGEST_CHARS = 16  # hex characters of a SHA-256 shown: enough to tell files apart at a glance
 EXAMPLES_NOTE = ("built from the small example sets in eqlib/data, not the evaluation corpora "
                  "(numbers not comparable with the README's)")
@@ -69,6 +72,16 @@ def built_from(weights: Iterable[Path], examples: bool, location: CorporaLocatio
         data = "built from corpora " + ", ".join(f"{name} (MANIFEST.tsv SHA-256 {short(d)})"
                                                  for name, d in manifest_digests(location).items())
     return f"{data[0].upper()}{data[1:]}; {_weights_text(weights)}."
+
+
+def computed_with() -> str:
+    """One Markdown sentence: the numerical packages' versions and the CPU kernel caps in force
+    (:func:`eqlib.runtime.pin_cpu_kernels`), each in a code span, which ``eqlib.figures_check`` leaves out of its
+    comparison: another release or CPU is a reason to look when numbers drift, not a drift by itself."""
+    versions = ", ".join(f"`{name} {importlib.metadata.version(name)}`" for name in NUMERICAL_PACKAGES)
+    caps = [f"`{name}={os.environ[name]}`" for name in KERNEL_CAPS if os.environ.get(name)]
+    kernels = f"CPU kernels capped by {', '.join(caps)}" if caps else "CPU kernels as the CPU chose them"
+    return f"Computed with {versions}; {kernels}."
 
 
 def console_lines(weights: Iterable[Path], examples: bool) -> list[str]:

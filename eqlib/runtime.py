@@ -22,6 +22,9 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+# Caps on the CPU kernels torch picks (environment variable → value), read when the first operation or oneDNN
+# kernel runs, not when torch is imported: AVX2, the widest instruction set that current x86-64 CPUs share.
+KERNEL_CAPS = {"ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2"}
 QUICK_ENV = "EQLIB_QUICK"
 MODE_ENV = "EQLIB_MODE"
 MODES = ("quick", "class", "full")
@@ -81,6 +84,19 @@ def shared_corpora_dir() -> Path | None:
 
     location = locate_corpora()
     return None if location is None else location.path
+
+
+def pin_cpu_kernels() -> dict[str, str]:
+    """Cap torch's CPU kernels (its own and oneDNN's) at AVX2 for this process, each cap unless the caller's
+    environment already sets it (``KERNEL_CAPS``); return the caps in force. Call it before the first model runs:
+    the entry points that write committed numbers do (``eqlib.figures``, ``eqlib.figures_check``,
+    ``eqlib.evaluate``, ``eqlib.notebook_build``); ``eqlib match`` does not.
+
+    Kernels of another width round differently, and a knob fit magnifies that: left to choose on an AVX-512 CPU,
+    the README's ``eqlib match`` example prints a low shelf at 155 Hz instead of the 154 it prints with the caps.
+    MKL's own choice of kernels (by CPU maker) is not capped.
+    """
+    return {name: os.environ.setdefault(name, value) for name, value in KERNEL_CAPS.items()}
 
 
 def seed_everything(seed: int) -> torch.Generator:

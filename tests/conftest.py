@@ -10,7 +10,12 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from eqlib.runtime import seed_everything
+from eqlib.runtime import pin_cpu_kernels, seed_everything
+
+# Under the kernel caps the committed figures are written with (the CLI transcript test compares like with like),
+# set before any test runs a model: the entry points that tests call in-process set it too, and test order must
+# not decide which kernels a later test gets.
+pin_cpu_kernels()
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,8 @@ from eqlib import corpora, evalsets
 from eqlib.corpora import CORPORA, CorporaMissingError
 from eqlib.evaluate import main as evaluate_main
 from eqlib.figures import main as figures_main, make_all
-from eqlib.provenance import EXAMPLES_NOTE, built_from, console_lines, mark_examples
+from eqlib.provenance import EXAMPLES_NOTE, NUMERICAL_PACKAGES, built_from, computed_with, console_lines, mark_examples
+from eqlib.runtime import KERNEL_CAPS
 
 
 @pytest.fixture
@@ -42,13 +44,25 @@ def test_built_from_names_each_manifest_and_weights_file_by_digest(fake_corpora,
     assert examples.startswith("Built from the small example sets") and examples.endswith("; no weights.")
 
 
+def test_computed_with_names_each_package_version_and_the_kernel_caps_in_code_spans(monkeypatch) -> None:
+    first, second = KERNEL_CAPS
+    monkeypatch.setenv(first, "avx2")
+    monkeypatch.delenv(second, raising=False)
+    line = computed_with()
+    for name in NUMERICAL_PACKAGES:
+        assert f"`{name} {importlib.metadata.version(name)}`" in line
+    assert line.endswith(f"; CPU kernels capped by `{first}=avx2`.")
+    monkeypatch.delenv(first)
+    assert computed_with().endswith("; CPU kernels as the CPU chose them.")
+
+
 def test_console_says_where_the_corpora_are_and_whether_the_manifests_are_the_committed_ones(fake_corpora) -> None:
     lines = console_lines([], examples=False)
     assert lines[0] == f"corpora: {fake_corpora} (from $EQLIB_CORPORA)"
     assert all("differs from corpora/" in line for line in lines[1:4])  # not the committed manifests
 
 
-def test_results_header_records_the_corpora_and_the_checkpoint(fake_corpora, tmp_path, monkeypatch) -> None:
+def test_results_header_records_the_corpora_the_checkpoint_and_the_packages(fake_corpora, tmp_path, monkeypatch) -> None:
     from eqlib.checkpoint import save_checkpoint
     from eqlib.models import build_model
 
@@ -63,6 +77,7 @@ def test_results_header_records_the_corpora_and_the_checkpoint(fake_corpora, tmp
     header = out.read_text().split("###")[0]
     assert f"MANIFEST.tsv SHA-256 {_sha(fake_corpora / 'music' / 'MANIFEST.tsv')}" in header
     assert f"weights `{weights}` (SHA-256 {_sha(weights)})." in header
+    assert computed_with() in header
 
 
 def test_make_all_refuses_without_corpora_before_writing(tmp_path, monkeypatch) -> None:

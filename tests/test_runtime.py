@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from eqlib.runtime import MODES, by_mode, figures_dir, is_quick, mode, mode_note, repo_root
+from eqlib.runtime import (KERNEL_CAPS, MODES, by_mode, figures_dir, is_quick, mode, mode_note,
+                           pin_cpu_kernels, repo_root)
 
 
 @pytest.mark.parametrize("mode_env, quick_env, expected", [
@@ -33,3 +36,11 @@ def test_only_full_mode_writes_the_committed_figures(monkeypatch) -> None:
         monkeypatch.setenv("EQLIB_MODE", chosen)
         expected = repo_root() / "figures" if chosen == "full" else repo_root() / "cache" / f"figures-{chosen}"
         assert figures_dir() == expected
+
+
+def test_the_kernel_caps_are_set_unless_the_caller_chose_them(monkeypatch) -> None:
+    first, second = KERNEL_CAPS
+    monkeypatch.delenv(first, raising=False)
+    monkeypatch.setenv(second, "SSE41")
+    assert pin_cpu_kernels() == {first: KERNEL_CAPS[first], second: "SSE41"}
+    assert os.environ[first] == KERNEL_CAPS[first] and os.environ[second] == "SSE41"
