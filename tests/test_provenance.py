@@ -62,7 +62,7 @@ def test_console_says_where_the_corpora_are_and_whether_the_manifests_are_the_co
     assert all("differs from corpora/" in line for line in lines[1:4])  # not the committed manifests
 
 
-def test_results_header_records_the_corpora_the_checkpoint_and_the_packages(fake_corpora, tmp_path, monkeypatch) -> None:
+def test_results_header_records_corpora_checkpoint_and_packages(fake_corpora, tmp_path, monkeypatch) -> None:
     from eqlib.checkpoint import save_checkpoint
     from eqlib.models import build_model
 
