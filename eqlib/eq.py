@@ -246,8 +246,13 @@ class EQSettings:
         """The same EQ with every gain multiplied by ``amount`` in [0, 1] (0 = identity)."""
         if not 0.0 <= amount <= 1.0:
             raise ValueError(f"amount must be in [0, 1], got {amount:g}")
+        return self.gains_times(amount)
+
+    def gains_times(self, factor: float) -> "EQSettings":
+        """The same EQ with every gain (dB) multiplied by ``factor`` >= 0 and clipped to its band's gain range;
+        frequencies and Q unchanged."""
         p = self.params.copy()
-        p[:, 0] *= amount
+        p[:, 0] = np.clip(p[:, 0] * factor, self.spec.minimum[:, 0].numpy(), self.spec.maximum[:, 0].numpy())
         return EQSettings(p, self.spec)
 
     def sos(self, sample_rate: float) -> np.ndarray:

@@ -179,12 +179,8 @@ class AmountSystem(BatchSystem):
     def batch(self, inputs: Sequence[np.ndarray], references: Sequence[np.ndarray],
               sample_rate: int) -> list[EQSettings]:
         """One EQ per (input, reference) pair of ``(time,)`` recordings at ``sample_rate`` Hz."""
-        answers = []
-        for settings in predict_batch(self.inner, inputs, references, sample_rate):
-            params, spec = settings.params.copy(), settings.spec
-            params[:, 0] = np.clip(params[:, 0] * self.amount, spec.minimum[:, 0].numpy(), spec.maximum[:, 0].numpy())
-            answers.append(EQSettings(params, spec))
-        return answers
+        return [settings.gains_times(self.amount)
+                for settings in predict_batch(self.inner, inputs, references, sample_rate)]
 
 
 class RememberingSystem(BatchSystem):
