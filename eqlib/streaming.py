@@ -218,6 +218,16 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     return src
 
 
+class UploadBuffer(io.BytesIO):
+    """An upload in memory as libsndfile reads it: a seek before the start lands on the start. A corrupt header can
+    ask for one (e.g. an AIFF whose sound chunk is misnamed); ``BytesIO`` would raise inside soundfile's callback,
+    which prints the ignored exception and hands libsndfile position 0 all the same."""
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        origin = {io.SEEK_SET: 0, io.SEEK_CUR: self.tell(), io.SEEK_END: len(self.getbuffer())}[whence]
+        return super().seek(max(0, origin + offset))
+
+
 def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int]:
     """Decode a whole audio file held in memory (an upload) to ``(channels, time)`` float64 and its rate in Hz.
 
@@ -227,7 +237,7 @@ def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int]:
     if not data:
         raise AudioError(f"{name}: file is empty (0 bytes)", "empty")
     try:
-        samples, sample_rate = sf.read(io.BytesIO(data), dtype="float64", always_2d=True)
+        samples, sample_rate = sf.read(UploadBuffer(data), dtype="float64", always_2d=True)
     except MemoryError as err:
         raise AudioError(f"{name}: its header promises more audio than memory holds (corrupt?)", "unreadable") from err
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -89,6 +90,21 @@ def test_players_and_downloads_are_the_input_through_the_sliders(uploads):
     panel.eq.reset()  # moving the sliders re-renders the processed player and withdraws the stale links
     assert panel.downloads.value == "" and np.abs(_wav(panel.players["processed"].value)[0]
                                                   - x24[:, : played.shape[1]]).max() <= 2 ** -15 + 1e-12
+
+
+def test_an_upload_whose_header_seeks_before_its_start_is_refused_quietly(monkeypatch):
+    """A misnamed sound chunk makes libsndfile seek to -1: said in the panel, no ignored exception printed."""
+    ignored = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
+    buf = io.BytesIO()
+    sf.write(buf, 0.1 * np.sin(np.arange(4000) / 5.0), 16000, format="AIFF", subtype="PCM_32")
+    data = bytearray(buf.getvalue())
+    assert data[38:42] == b"SSND"
+    data[40] = 235  # "SSND" -> "SS\xebD"
+    panel = MatchPanel(mode="spectral")
+    assert not panel.load_recording("input", bytes(data), "damaged.aiff")
+    assert "could not use damaged.aiff as the input" in panel.status.value and "[unreadable]" in panel.status.value
+    assert ignored == []
 
 
 def test_unusable_uploads_and_a_missing_reference_are_said_not_raised(uploads, speech_like):
