@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import platform
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -19,6 +21,10 @@ DIGEST_CHARS = 16  # hex characters of a SHA-256 shown: enough to tell files apa
 EXAMPLES_NOTE = ("built from the small example sets in eqlib/data, not the evaluation corpora "
                  "(numbers not comparable with the README's)")
 BANNER_COLOURS = ((255, 244, 204), (153, 0, 0))  # background, text (RGB)
+COMPUTED_WITH = re.compile(r"Computed with (.*?\.)(?:\s|$)")  # the sentence computed_with writes
+CODE_SPAN = re.compile(r"`([^`\n]*)`")
+WIDEST_ISA = ("avx512f", "avx2", "avx")  # the first one a CPU's flags list names it (Linux /proc/cpuinfo)
+CPUINFO_LINES = 64  # /proc/cpuinfo lines read: the first processor's fields
 
 
 def short(digest: str) -> str:
@@ -74,14 +80,54 @@ def built_from(weights: Iterable[Path], examples: bool, location: CorporaLocatio
     return f"{data[0].upper()}{data[1:]}; {_weights_text(weights)}."
 
 
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's maker and widest vector instruction set as far as ``cpuinfo`` says (Linux), e.g. ``AuthenticAMD
+    x86_64 avx512f``; else the machine type alone, e.g. ``arm64``. MKL picks its kernels by CPU maker, which the
+    kernel caps do not cover (:func:`eqlib.runtime.pin_cpu_kernels`)."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        lines = []
+    fields: dict[str, str] = {}
+    for line in lines[:CPUINFO_LINES]:
+        key, colon, value = line.partition(":")
+        if colon:
+            fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    widest = next((isa for isa in WIDEST_ISA if isa in flags), None)
+    return " ".join(part for part in (fields.get("vendor_id"), platform.machine(), widest) if part)
+
+
 def computed_with() -> str:
-    """One Markdown sentence: the numerical packages' versions and the CPU kernel caps in force
-    (:func:`eqlib.runtime.pin_cpu_kernels`), each in a code span, which ``eqlib.figures_check`` leaves out of its
-    comparison: another release or CPU is a reason to look when numbers drift, not a drift by itself."""
+    """One Markdown sentence: the numerical packages' versions, the CPU kernel caps in force
+    (:func:`eqlib.runtime.pin_cpu_kernels`) and the CPU (:func:`cpu_description`), each in a code span, which
+    ``eqlib.figures_check`` leaves out of its comparison: another release or CPU is a reason to look when numbers
+    drift (:func:`environment_changes`), not a drift by itself."""
     versions = ", ".join(f"`{name} {importlib.metadata.version(name)}`" for name in NUMERICAL_PACKAGES)
     caps = [f"`{name}={os.environ[name]}`" for name in KERNEL_CAPS if os.environ.get(name)]
     kernels = f"CPU kernels capped by {', '.join(caps)}" if caps else "CPU kernels as the CPU chose them"
-    return f"Computed with {versions}; {kernels}."
+    return f"Computed with {versions}; {kernels}; CPU `{cpu_description()}`."
+
+
+def environment_changes(committed: str, regenerated: str) -> list[str] | None:
+    """What differs between the :func:`computed_with` sentences of two Markdown texts: one ``what: old → new`` per
+    package, kernel cap or CPU that changed (``—`` where one side has none); ``None`` when either text has no such
+    sentence."""
+    found = [COMPUTED_WITH.search(text) for text in (committed, regenerated)]
+    if not all(found):
+        return None
+    old, new = (dict(_environment_item(span) for span in CODE_SPAN.findall(m.group(1))) for m in found)
+    return [f"{key}: {old.get(key, '—')} → {new.get(key, '—')}" for key in {**old, **new} if old.get(key) != new.get(key)]
+
+
+def _environment_item(span: str) -> tuple[str, str]:
+    """A code span of :func:`computed_with` as (what, value): a package and its version, a kernel cap's variable
+    and its value, or ``CPU`` and its description."""
+    if "=" in span:
+        variable, _, value = span.partition("=")
+        return variable, value
+    name, _, version = span.partition(" ")
+    return (name, version) if name in NUMERICAL_PACKAGES else ("CPU", span)
 
 
 def console_lines(weights: Iterable[Path], examples: bool) -> list[str]:

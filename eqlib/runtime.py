@@ -94,7 +94,10 @@ def pin_cpu_kernels() -> dict[str, str]:
 
     Kernels of another width round differently, and a knob fit magnifies that: left to choose on an AVX-512 CPU,
     the README's ``eqlib match`` example prints a low shelf at 155 Hz instead of the 154 it prints with the caps.
-    MKL's own choice of kernels (by CPU maker) is not capped.
+    MKL's own choice of kernels (by CPU maker) is not capped: ``MKL_CBWR=COMPATIBLE`` would fix it across makers,
+    but it changes the numbers on this project's machines too (the same example's second bell: 6749 Hz instead of
+    6748) and slows every matrix product, so ``results.md`` names the CPU it was computed on instead
+    (:func:`eqlib.provenance.computed_with`).
     """
     return {name: os.environ.setdefault(name, value) for name, value in KERNEL_CAPS.items()}
 

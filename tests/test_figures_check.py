@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eqlib.figures_check import FRACTION_TOLERANCE, LEVEL_TOLERANCE, compare_folders, compare_image, compare_text, main
+from eqlib.figures_check import (FRACTION_TOLERANCE, LEVEL_TOLERANCE, compare_folders, compare_image, compare_text,
+                                 environment_report, main)
 
 TABLE = """## Evaluation results
 
@@ -116,10 +117,30 @@ def test_folders_name_each_file_that_drifts(folders) -> None:
 def test_command_line_exit_status_and_report(folders, capsys) -> None:
     committed, regenerated = folders
     assert main(["--committed", str(committed), "--regenerated", str(regenerated)]) == 0
-    assert capsys.readouterr().out.rstrip().endswith("all 2 files reproduce the committed ones")
+    assert capsys.readouterr().out.rstrip().splitlines()[-2:] == [
+        "all 2 files reproduce the committed ones",
+        "environment: not compared (results.md missing in a folder, or it does not record its environment)"]
     _png(regenerated / "04_responses_pair0.png", _picture(2))
     assert main(["--committed", str(committed), "--regenerated", str(regenerated)]) == 1
-    assert capsys.readouterr().out.rstrip().endswith("drift in 1 of 2 files: 04_responses_pair0.png")
+    assert "drift in 1 of 2 files: 04_responses_pair0.png" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_info:
         main(["--regenerated", str(regenerated / "nope")])
     assert exit_info.value.code == 2 and "no such folder" in capsys.readouterr().err
+
+
+def test_the_environment_line_names_what_changed_between_the_two_results(folders) -> None:
+    committed, regenerated = folders
+    computed_with = ("Computed with `torch 2.13.0+cpu`, `numpy 2.4.6`; CPU kernels capped by `DNNL_MAX_CPU_ISA=AVX2`; "
+                     "CPU `AuthenticAMD x86_64 avx512f`.")
+    for folder in folders:
+        (folder / "results.md").write_text(TABLE.replace("`.\n", f"`. {computed_with}\n", 1))
+    assert environment_report(committed, regenerated) == (
+        "environment: the same packages, kernel caps and CPU as the committed files")
+    elsewhere = (computed_with.replace("numpy 2.4.6", "numpy 2.5.0").replace("AuthenticAMD", "GenuineIntel")
+                 .replace("CPU kernels capped by `DNNL_MAX_CPU_ISA=AVX2`", "CPU kernels as the CPU chose them"))
+    (regenerated / "results.md").write_text(TABLE.replace("`.\n", f"`. {elsewhere}\n", 1))
+    assert environment_report(committed, regenerated) == (
+        "environment, committed → this run: numpy: 2.4.6 → 2.5.0; DNNL_MAX_CPU_ISA: AVX2 → —; "
+        "CPU: AuthenticAMD x86_64 avx512f → GenuineIntel x86_64 avx512f")
+    (committed / "results.md").write_text(TABLE)  # written before the environment was recorded
+    assert environment_report(committed, regenerated).startswith("environment: not compared")

@@ -14,7 +14,8 @@ from eqlib import corpora, evalsets
 from eqlib.corpora import CORPORA, CorporaMissingError
 from eqlib.evaluate import main as evaluate_main
 from eqlib.figures import main as figures_main, make_all
-from eqlib.provenance import EXAMPLES_NOTE, NUMERICAL_PACKAGES, built_from, computed_with, console_lines, mark_examples
+from eqlib.provenance import (EXAMPLES_NOTE, NUMERICAL_PACKAGES, built_from, computed_with, console_lines,
+                               cpu_description, environment_changes, mark_examples)
 from eqlib.runtime import KERNEL_CAPS
 
 
@@ -51,9 +52,32 @@ def test_computed_with_names_each_package_version_and_the_kernel_caps_in_code_sp
     line = computed_with()
     for name in NUMERICAL_PACKAGES:
         assert f"`{name} {importlib.metadata.version(name)}`" in line
-    assert line.endswith(f"; CPU kernels capped by `{first}=avx2`.")
+    assert line.endswith(f"; CPU kernels capped by `{first}=avx2`; CPU `{cpu_description()}`.")
     monkeypatch.delenv(first)
-    assert computed_with().endswith("; CPU kernels as the CPU chose them.")
+    assert computed_with().endswith(f"; CPU kernels as the CPU chose them; CPU `{cpu_description()}`.")
+
+
+def test_the_cpu_is_named_by_maker_and_widest_vector_instructions(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu sse2 avx avx2 fma\n\n"
+                       "processor\t: 1\nvendor_id\t: GenuineIntel\n")
+    assert cpu_description(cpuinfo) == "GenuineIntel x86_64 avx2"
+    cpuinfo.write_text(cpuinfo.read_text().replace("avx2", "avx512f avx2"))
+    assert cpu_description(cpuinfo) == "GenuineIntel x86_64 avx512f"
+    assert cpu_description(tmp_path / "none") == "x86_64"  # no /proc/cpuinfo (macOS, Windows)
+
+
+def test_environment_changes_pair_each_package_cap_and_cpu(monkeypatch) -> None:
+    cap = next(iter(KERNEL_CAPS))
+    monkeypatch.setenv(cap, "avx2")
+    here = f"Built from x. {computed_with()}\n\n### table"
+    assert environment_changes(here, here) == []
+    numpy = f"`numpy {importlib.metadata.version('numpy')}`"
+    elsewhere = here.replace(numpy, "`numpy 1.0`").replace(f"`{cap}=avx2`", f"`{cap}=avx512`")
+    assert environment_changes(here, elsewhere) == [f"numpy: {importlib.metadata.version('numpy')} → 1.0",
+                                                     f"{cap}: avx2 → avx512"]
+    assert environment_changes(here, "Built from x.") is None
 
 
 def test_console_says_where_the_corpora_are_and_whether_the_manifests_are_the_committed_ones(fake_corpora) -> None:
