@@ -111,3 +111,14 @@ def test_exercise_patterns_match_the_documented_format():
     body = SOLUTION.search(text)["body"]
     assert CODE.search(body)["code"] == "x = 1\nassert x == 1\n"
     assert RUN_CALL.findall('run_solution("3.2")') == ["3.2"]
+
+
+def test_notebook_04_shows_the_committed_error_table():
+    """In class mode (``make notebooks``) notebook 04 scores the same 150 test pairs with the same weights as
+    ``make figures``: a saved table that differs from ``figures/04_errors.md`` is left from other weights or another
+    machine (rebuild it: ``make notebooks NOTEBOOKS=notebooks/04_frequency_responses.ipynb``)."""
+    path = next(p for p in NOTEBOOKS if p.name.startswith("04_"))
+    tables = ["".join(o["data"]["text/markdown"]).strip() for c in _code_cells(path) for o in c["outputs"]
+              if "text/markdown" in o.get("data", {})]
+    committed = (path.parent.parent / "figures" / "04_errors.md").read_text().strip()
+    assert tables == [committed]
