@@ -145,9 +145,10 @@ def report(comparisons: Sequence[Comparison]) -> str:
 def environment_report(committed: Path, regenerated: Path) -> str:
     """One line: whether the two folders' ``results.md`` were computed with the same packages, kernel caps and CPU,
     and what differs (:func:`eqlib.provenance.environment_changes`)."""
-    texts = [folder / RESULTS for folder in (committed, regenerated)]
-    changes = environment_changes(*(path.read_text(encoding="utf-8") for path in texts)) if all(
-        path.is_file() for path in texts) else None
+    paths = [folder / RESULTS for folder in (committed, regenerated)]
+    changes = None
+    if all(path.is_file() for path in paths):
+        changes = environment_changes(*(path.read_text(encoding="utf-8") for path in paths))
     if changes is None:
         return f"environment: not compared ({RESULTS} missing in a folder, or it does not record its environment)"
     if not changes:
