@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +88,42 @@ def read_audio(path: str | Path) -> Audio:
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         raise AudioError(f"{path}: not a readable audio file ({str(err).splitlines()[0]})", "unreadable") from err
     return Audio(np.ascontiguousarray(data.T), int(sample_rate))
+
+
+@contextlib.contextmanager
+def decoder_messages(lines: list[str]) -> Iterator[None]:
+    """Meanwhile, append to ``lines`` what C decoders print on this process's stderr (file descriptor 2) instead of
+    letting it reach the terminal: libmpg123 reports each damaged MP3 frame it skips there. In a process started
+    with descriptor 2 closed (``2>&-``), where 2 may since name another open file, nothing is captured. Not for use
+    while other threads write to descriptor 2."""
+    if sys.__stderr__ is None:  # Python found descriptor 2 closed at start-up
+        yield
+        return
+    sys.__stderr__.flush()
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.__stderr__.flush()
+                os.dup2(saved, 2)
+                sink.seek(0)
+                lines.extend(line for line in sink.read().decode(errors="replace").splitlines() if line.strip())
+    finally:
+        os.close(saved)
+
+
+def decoder_note(name: str, lines: list[str]) -> tuple[str, ...]:
+    """The warning for audio decoded past damage (``lines``: what the decoder said, :func:`decoder_messages`), or
+    none when it said nothing."""
+    if not lines:
+        return ()
+    first = re.sub(r"^\[[^]]*\]\s*", "", lines[0])  # libmpg123 prefixes errors with [source file:function():line]
+    said = "once" if len(lines) == 1 else f"{len(lines)} times"
+    return (f"{name}: damaged audio data: the decoder skipped what it could not read and said so {said} (first: "
+            f"{first!r}); the rest is used",)
 
 
 def check_properties(name: str, sample_rate: int, num_channels: int, duration_s: float,

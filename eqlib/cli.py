@@ -250,6 +250,11 @@ def _source_notes(*sources) -> None:
     _write_stderr(_lines(*(f"eqlib: warning: {note}" for src in sources for note in src.notes)))
 
 
+def _damage_notes(*sources) -> None:
+    """Warn (stderr) about inputs whose decoder skipped damaged data in their last pass (a damaged MP3)."""
+    _write_stderr(_lines(*(f"eqlib: warning: {note}" for src in sources for note in src.damage_notes())))
+
+
 # --- commands -------------------------------------------------------------------------------------
 def _shipped_models() -> str:
     """The shipped models' names for ``--help``, or why they cannot be listed (``eqlib/weights`` unreadable)."""
@@ -319,6 +324,7 @@ def _match_pair(args: argparse.Namespace) -> None:
     settings = api.settings_from(api.analyse(src, args.mode, predictor, "input"),
                                  api.analyse(ref, args.mode, predictor, "reference"), args.mode,
                                  predictor).scaled(args.amount)
+    _damage_notes(src, ref)
     contents = {}
     if args.json:
         contents[Path(args.json)] = settings.to_json() + "\n"
@@ -356,6 +362,7 @@ def _match_one(args: argparse.Namespace, path: Path, out_dir: Path, ref_analysis
     _source_notes(src)
     settings = api.settings_from(api.analyse(src, args.mode, predictor, path.name), ref_analysis,
                                  args.mode, predictor).scaled(args.amount)
+    _damage_notes(src)
     with OutputFiles() as files:
         effective, notes, peak_db = write_outputs(files, src, settings, plan, {settings_out: settings.to_json() + "\n"},
                                                   args.normalize)
@@ -384,6 +391,7 @@ def _match_batch(args: argparse.Namespace) -> None:
     _source_notes(reference)
     predictor = _predictor(args)
     ref_analysis = api.analyse(reference, args.mode, predictor, "reference")
+    _damage_notes(reference)
     failed = 0
     with tqdm(inputs, unit="file", desc="matching", file=sys.stderr, leave=False) as bar:
         for path in bar:
@@ -421,6 +429,7 @@ def cmd_apply(args: argparse.Namespace) -> None:
         if preamp and not args.normalize:
             report += _lines(f"preamp {preamp:+.1f} dB applied (from the preset)")
         publish(files, report + _output_line(plan, peak_db))
+    _damage_notes(src)
     _write_stderr(_clip_warning(plan, peak_db))
 
 
@@ -437,6 +446,7 @@ def cmd_info(args: argparse.Namespace) -> None:
         peak = max(peak, float(abs(block).max()))
         if meter is not None:
             meter.add(block)
+    _damage_notes(src)
     loudness = meter.integrated_lufs() if meter is not None else math.nan
     if meter is None:
         loudness_text = f"n/a (BS.1770 needs at least {MIN_LOUDNESS_RATE} Hz)"

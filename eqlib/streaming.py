@@ -10,10 +10,11 @@ writing goes to a temporary file renamed into place only on success (:class:`eql
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -21,12 +22,13 @@ import numpy as np
 import soundfile as sf
 
 from eqlib.audio import (SILENCE_PEAK, TEMP_PREFIX, Audio, AudioError, check_file, check_properties, check_samples,
-                         new_temp, peak_dbfs, remove_temp)
+                         decoder_messages, decoder_note, new_temp, peak_dbfs, remove_temp)
 from eqlib.errors import first_line, from_os_error
 from eqlib.iir import Cascade
 
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
 LONG_FILE_S = 120.0  # sources longer than this show progress bars
+TALKING_DECODERS = ("MP3",)  # formats whose decoder prints on stderr (libmpg123: each damaged frame skipped)
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
 #: audio containers libsndfile cannot read, by their first bytes (MP4's ``ftyp`` sits at offset 4)
@@ -91,7 +93,8 @@ class FileSource:
     frames: int
     format: str
     subtype: str
-    notes: tuple[str, ...] = ()  # warnings about the file that do not stop its use (e.g. a truncated file)
+    notes: tuple[str, ...] = ()  # warnings about the file's header that do not stop its use (e.g. a truncated file)
+    decoder_log: list[str] = field(default_factory=list, compare=False, repr=False)  # said in the last pass
 
     @property
     def name(self) -> str:
@@ -101,17 +104,29 @@ class FileSource:
     def duration_s(self) -> float:
         return self.frames / self.sample_rate
 
+    def damage_notes(self) -> tuple[str, ...]:
+        """A warning when the decoder skipped damaged data in the last pass over :meth:`blocks` (or none)."""
+        return decoder_note(self.name, self.decoder_log)
+
     def blocks(self, progress: str | None = None) -> Iterator[np.ndarray]:
-        """Yield ``(channels, frames)`` float64 blocks; ``AudioError`` on NaN/inf/absurd samples or a read failure."""
+        """Yield ``(channels, frames)`` float64 blocks; ``AudioError`` on NaN/inf/absurd samples or a read failure.
+        What the decoder prints meanwhile goes to ``decoder_log`` (see :meth:`damage_notes`), not the terminal."""
         bar = _progress(self.frames, progress, self.duration_s)
         done = 0
+        self.decoder_log.clear()
+        talks = self.format in TALKING_DECODERS
         try:
-            for block in sf.blocks(str(self.path), blocksize=BLOCK_FRAMES, dtype="float64", always_2d=True):
-                x = np.ascontiguousarray(block.T)
-                check_samples(x, str(self.path))
-                bar.update(x.shape[1])
-                done += x.shape[1]
-                yield x
+            with sf.SoundFile(str(self.path)) as f:
+                while True:
+                    with decoder_messages(self.decoder_log) if talks else contextlib.nullcontext():
+                        block = f.read(BLOCK_FRAMES, dtype="float64", always_2d=True)
+                    if not len(block):
+                        break
+                    x = np.ascontiguousarray(block.T)
+                    check_samples(x, str(self.path))
+                    bar.update(x.shape[1])
+                    done += x.shape[1]
+                    yield x
         except (sf.LibsndfileError, RuntimeError) as err:
             raise AudioError(f"{self.path}: corrupt or truncated audio after {done / self.sample_rate:.3f} s "
                              f"({_libsndfile_reason(err)})", "unreadable") from err
@@ -199,9 +214,11 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     A file whose header promises more than it holds is read as far as it goes, with a note (``FileSource.notes``).
     """
     path = check_file(path)
+    said: list[str] = []
     try:
         head = _head(path)
-        info = sf.info(str(path))
+        with decoder_messages(said):
+            info = sf.info(str(path))
     except OSError as err:
         raise from_os_error(err, path, "input", AudioError) from err
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
@@ -210,7 +227,7 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{path}: corrupt header ({info.samplerate} Hz, {info.channels} channels)", "unreadable")
     src = FileSource(path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
-                     _truncation_note(path, info))
+                     _truncation_note(path, info) + decoder_note(str(path), said))
     if src.frames <= 0:
         raise AudioError(f"{path}: contains no samples", "empty")
     if check:
@@ -228,21 +245,24 @@ class UploadBuffer(io.BytesIO):
         return super().seek(max(0, origin + offset))
 
 
-def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int]:
-    """Decode a whole audio file held in memory (an upload) to ``(channels, time)`` float64 and its rate in Hz.
+def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int, tuple[str, ...]]:
+    """Decode a whole audio file held in memory (an upload) to ``(channels, time)`` float64, its rate in Hz and the
+    warnings that do not stop its use (damaged data the decoder skipped, :func:`eqlib.audio.decoder_note`).
 
     Raises ``AudioError``: empty, not_audio, or unreadable (corrupt, an unsupported container such as AAC/MP4, or a
     header that promises more audio than memory holds).
     """
     if not data:
         raise AudioError(f"{name}: file is empty (0 bytes)", "empty")
+    said: list[str] = []
     try:
-        samples, sample_rate = sf.read(UploadBuffer(data), dtype="float64", always_2d=True)
+        with decoder_messages(said):
+            samples, sample_rate = sf.read(UploadBuffer(data), dtype="float64", always_2d=True)
     except MemoryError as err:
         raise AudioError(f"{name}: its header promises more audio than memory holds (corrupt?)", "unreadable") from err
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         raise _refusal(name, data[:12], err) from err
-    return np.ascontiguousarray(samples.T), int(sample_rate)
+    return np.ascontiguousarray(samples.T), int(sample_rate), decoder_note(name, said)
 
 
 def mono_stream(src: Source, rate: int, sinks: list[Sink], label: str) -> None:

@@ -1,7 +1,9 @@
-"""Shared fixtures: per-test seeding, a speech-like test signal, a real-ffmpeg runner, an untrained checkpoint."""
+"""Shared fixtures: per-test seeding, a speech-like test signal (and a damaged MP3 of one), a real-ffmpeg runner, an
+untrained checkpoint."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from eqlib.runtime import pin_cpu_kernels, seed_everything
 
@@ -48,6 +51,17 @@ def make_speech_like(seconds: float, sample_rate: int, seed: int) -> np.ndarray:
     gate = np.convolve(gate, ramp / ramp.sum(), mode="same")
     signal = noise * syllables * gate
     return 0.5 * signal / np.abs(signal).max()
+
+
+def make_damaged_mp3(seconds: float, sample_rate: int, seed: int) -> bytes:
+    """An MP3 of :func:`make_speech_like` with 200 bytes inverted past its first frames: libmpg123 decodes it, skipping
+    the frames it cannot read and saying so on stderr."""
+    buf = io.BytesIO()
+    sf.write(buf, make_speech_like(seconds, sample_rate, seed), sample_rate, format="MP3")
+    data = bytearray(buf.getvalue())
+    for i in np.random.default_rng(seed).integers(500, len(data), 200):
+        data[i] ^= 0xFF
+    return bytes(data)
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from eqlib.presets import parse_parametric_eq
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, spectral_match
 from eqlib.spectrum import log_grid_hz
 
+from conftest import make_damaged_mp3
+
 EQLIB_SCRIPT = Path(sys.executable).parent / "eqlib"
 SETTINGS = np.array([[4.0, 150.0, 0.7], [-6.0, 600.0, 1.5], [5.0, 3000.0, 2.0], [-3.0, 9000.0, 0.8]])
 
@@ -597,3 +599,20 @@ def test_help_and_info_import_neither_torch_nor_scipy_signal(argv, also_absent, 
     out = subprocess.run([sys.executable, "-c", code, *argv, json.dumps(absent)], capture_output=True, text=True,
                          check=True).stdout
     assert out.splitlines()[-1] == "LOADED []"
+
+
+def test_a_damaged_mp3_is_used_with_one_warning_in_place_of_the_decoders_messages(tmp_path, capfd, speech_like):
+    """libmpg123 prints each frame it skips on descriptor 2; eqlib says it once, in its own words, and goes on."""
+    damaged = tmp_path / "damaged.mp3"
+    damaged.write_bytes(make_damaged_mp3(3.0, 44100, 2))
+    ref = write(tmp_path / "ref.wav", speech_like(seed=2), 44100)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["match", str(damaged), str(ref), "-o", str(tmp_path / "out.wav"), "--mode", "spectral"])
+    err = capfd.readouterr().err.splitlines()
+    assert exit_info.value.code == 0 and (tmp_path / "out.wav").is_file()
+    assert all(line.startswith("eqlib: warning: ") for line in err), err
+    assert [line for line in err if "damaged" in line] == [line for line in err if line.startswith(
+        f"eqlib: warning: {damaged}: damaged audio data: the decoder skipped what it could not read and said so ")]
+    assert len([line for line in err if "damaged" in line]) == 1
+    os.write(2, b"descriptor 2 is the terminal's again\n")
+    assert capfd.readouterr().err == "descriptor 2 is the terminal's again\n"

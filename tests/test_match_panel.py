@@ -17,6 +17,8 @@ from eqlib.audio import resample
 from eqlib.match_panel import PLAYER_PEAK, PREVIEW_S, MatchPanel
 from eqlib.presets import parse_parametric_eq
 
+from conftest import make_damaged_mp3
+
 
 def _flac(samples: np.ndarray, sample_rate: int) -> bytes:
     buf = io.BytesIO()
@@ -105,6 +107,17 @@ def test_an_upload_whose_header_seeks_before_its_start_is_refused_quietly(monkey
     assert not panel.load_recording("input", bytes(data), "damaged.aiff")
     assert "could not use damaged.aiff as the input" in panel.status.value and "[unreadable]" in panel.status.value
     assert ignored == []
+
+
+def test_a_damaged_mp3_upload_is_used_with_a_warning_in_place_of_the_decoders_messages(capfd):
+    """libmpg123 prints each frame it skips on descriptor 2 (the terminal behind the notebook); the panel says it
+    once, in the status line."""
+    panel = MatchPanel(mode="spectral")
+    assert panel.load_recording("input", make_damaged_mp3(3.0, 44100, 2), "damaged.mp3")
+    status = panel.status.value
+    assert re.search(r"input: damaged\.mp3, [\d.]+ s, 44100 Hz, 1 ch; warning: damaged\.mp3: damaged audio data: "
+                     r"the decoder skipped what it could not read and said so \d+ times \(first: ", status), status
+    assert capfd.readouterr().err == ""
 
 
 def test_unusable_uploads_and_a_missing_reference_are_said_not_raised(uploads, speech_like):
