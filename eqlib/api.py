@@ -17,12 +17,14 @@ Both recordings are analysed as a mono mid resampled to the model's rate, in blo
 memory). Every failure it can name raises one type, :class:`eqlib.errors.EqlibError` (a ``ValueError``) with a
 one-line message and the ``kind`` whose exit code the command line uses: :class:`eqlib.audio.AudioError` for
 unusable audio, :class:`WeightsError` (also an :class:`eqlib.checkpoint.CheckpointError`) for a bad model,
-kind ``usage`` for a bad argument.
+kind ``usage`` for a bad argument. A file that is used despite a flaw (a truncated WAV, a damaged MP3) gives a
+``UserWarning`` naming it.
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from eqlib.inference import DEFAULT_MODEL, SHIPPED_MODELS, Predictor, load_predi
 from eqlib.runtime import one_thread
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, match_spectra
 from eqlib.spectrum import SMOOTHING_FRACTION, WelchAccumulator, band_levels_db, log_grid_hz, long_term_n_fft
-from eqlib.streaming import ArraySource, Rechunker, Source, mono_stream, open_source
+from eqlib.streaming import ArraySource, FileSource, Rechunker, Source, mono_stream, open_source
 
 MODES = ("oneshot", "spectral", "hybrid")
 SPECTRAL_RATE = 44100  # Hz: analysis rate of the spectral mode, which loads no model
@@ -208,6 +210,10 @@ def match(input: Recording, reference: Recording, sample_rate: int | None = None
     predictor = resolve_model(model, mode)
     sources = [as_source(r, sample_rate, label) for r, label in ((input, "input"), (reference, "reference"))]
     analyses = [analyse(src, mode, predictor, label) for src, label in zip(sources, ("input", "reference"))]
+    for src in sources:
+        if isinstance(src, FileSource):
+            for note in src.notes + src.damage_notes():
+                warnings.warn(note, stacklevel=2)
     return settings_from(*analyses, mode, predictor)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from eqlib.eq import EQSettings
 from eqlib.inference import DEFAULT_MODEL, Predictor
 from eqlib.spectral_fit import HYBRID_PRIOR_WEIGHT, spectral_match
 from eqlib.spectrum import log_grid_hz
+
+from conftest import make_damaged_mp3
 
 TILT = EQSettings(np.array([[-8.0, 200.0, 0.7], [0.0, 450.0, 1.0], [6.0, 2500.0, 1.0], [8.0, 6000.0, 0.7]]))
 
@@ -57,6 +60,24 @@ def test_arrays_and_files_give_the_same_settings(recordings, weights, tmp_path):
     from_arrays = eqlib.match(x.astype(np.float32), r, sample_rate=48000, model=model)
     from_files = eqlib.match(tmp_path / "x.wav", str(tmp_path / "r.wav"), model=weights)
     np.testing.assert_allclose(from_arrays.params, from_files.params, rtol=1e-5)
+
+
+def test_files_used_despite_a_flaw_are_named_in_a_warning(recordings, tmp_path, capfd):
+    """A truncated WAV and a damaged MP3 are used, as on the command line, each with one ``UserWarning``, and
+    nothing of the MP3 decoder's own reaches descriptor 2."""
+    x, r = recordings
+    sf.write(tmp_path / "x.wav", x.T, 48000, subtype="FLOAT")
+    data = (tmp_path / "x.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) * 3 // 4])
+    (tmp_path / "damaged.mp3").write_bytes(make_damaged_mp3(3.0, 44100, 2))
+    with pytest.warns(UserWarning) as said:
+        eqlib.match(tmp_path / "cut.wav", tmp_path / "damaged.mp3", mode="spectral")
+    assert [str(w.message).split(": ")[:2] for w in said] == [[str(tmp_path / "cut.wav"), "truncated"],
+                                                             [str(tmp_path / "damaged.mp3"), "damaged audio data"]]
+    assert capfd.readouterr().err == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eqlib.match(tmp_path / "x.wav", r, sample_rate=48000, mode="spectral")
 
 
 def test_oneshot_equals_the_predictor_on_whole_arrays(recordings, weights):
