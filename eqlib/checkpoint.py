@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,9 @@ def _read_payload(path: Path) -> dict:
     """The dict of an eqlib weights file (``weights_only=True``); raise :class:`CheckpointError`."""
     try:
         found = path.is_file()
-        payload = torch.load(path, map_location="cpu", weights_only=True) if found else None
+        with warnings.catch_warnings():  # torch's advice on a foreign file (e.g. its pickle protocol) is not ours
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True) if found else None
     except OSError as err:  # also a folder on the way that this user may not enter
         raise CheckpointError(f"{path}: cannot read ({err.strerror or type(err).__name__})") from err
     except Exception as err:  # torch raises many types for foreign/corrupt/unsafe files
