@@ -64,8 +64,9 @@ def check_promise(run: Run, before: dict[str, bytes], after: dict[str, bytes], o
     assert run.code in CODES, f"exit {run.code} is not documented: {run.stderr[-400:]}"
     assert run.code != EXIT_CODES["internal"][0], f"internal error: {run.stderr[-400:]}"
     assert "Traceback" not in run.stderr and "Exception ignored" not in run.stderr, run.stderr[-2000:]
+    # eqlib's own lines and nothing else: no decoder's or library's messages (a progress bar redraws with \r)
     foreign = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith("eqlib: ")
-               and "\r" not in line]  # a decoder's own messages (progress bars redraw with \r)
+               and "\r" not in line]
     assert not foreign, foreign[:5]
     assert not [name for name in after if name.startswith(".eqlib-")], f"temporary files left: {sorted(after)}"
     errors = [line for line in run.stderr.splitlines() if line.startswith("eqlib: error: ")]
