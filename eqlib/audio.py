@@ -115,15 +115,17 @@ def decoder_messages(lines: list[str]) -> Iterator[None]:
         os.close(saved)
 
 
-def decoder_note(name: str, lines: list[str]) -> tuple[str, ...]:
-    """The warning for audio decoded past damage (``lines``: what the decoder said, :func:`decoder_messages`), or
-    none when it said nothing."""
+def decoder_note(name: str, lines: list[str], decoded_s: float, promised_s: float) -> tuple[str, ...]:
+    """The warning for audio decoded past damage (``lines``: what the decoder said, :func:`decoder_messages`;
+    ``decoded_s`` of the ``promised_s`` seconds the header promises came out), or none when it said nothing."""
     if not lines:
         return ()
     first = re.sub(r"^\[[^]]*\]\s*", "", lines[0])  # libmpg123 prefixes errors with [source file:function():line]
     said = "once" if len(lines) == 1 else f"{len(lines)} times"
-    return (f"{name}: damaged audio data: the decoder skipped what it could not read and said so {said} (first: "
-            f"{first!r}); the rest is used",)
+    lost = (f", {promised_s - decoded_s:.2f} s of the {promised_s:.2f} s its header promises"
+            if promised_s - decoded_s >= 0.005 else "")
+    return (f"{name}: damaged audio data: the decoder skipped what it could not read{lost}, and said so {said} "
+            f"(first: {first!r}); the rest is used",)
 
 
 def check_properties(name: str, sample_rate: int, num_channels: int, duration_s: float,

@@ -83,9 +83,24 @@ def _progress(total: int, label: str | None, duration_s: float, unit: str = "fra
     return tqdm(total=total, unit=unit, unit_scale=True, desc=label, leave=False, file=sys.stderr)
 
 
+@dataclass
+class DecoderReport:
+    """What the decoder said (``lines``, :func:`eqlib.audio.decoder_messages`) and how many frames it gave in one
+    pass over a file."""
+
+    lines: list[str] = field(default_factory=list)
+    frames: int = 0
+
+    def start(self) -> None:
+        """Forget the previous pass."""
+        self.lines.clear()
+        self.frames = 0
+
+
 @dataclass(frozen=True)
 class FileSource:
-    """An audio file's path and header: sample rate (Hz), channels, frames, format and subtype."""
+    """An audio file's path and header (sample rate in Hz, channels, frames, format and subtype), and what its decoder
+    said and gave in the last pass over its blocks."""
 
     path: Path
     sample_rate: int
@@ -94,7 +109,7 @@ class FileSource:
     format: str
     subtype: str
     notes: tuple[str, ...] = ()  # warnings about the file's header that do not stop its use (e.g. a truncated file)
-    decoder_log: list[str] = field(default_factory=list, compare=False, repr=False)  # said in the last pass
+    last_pass: DecoderReport = field(default_factory=DecoderReport, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -106,30 +121,31 @@ class FileSource:
 
     def damage_notes(self) -> tuple[str, ...]:
         """A warning when the decoder skipped damaged data in the last pass over :meth:`blocks` (or none)."""
-        return decoder_note(self.name, self.decoder_log)
+        return decoder_note(self.name, self.last_pass.lines, self.last_pass.frames / self.sample_rate,
+                            self.duration_s)
 
     def blocks(self, progress: str | None = None) -> Iterator[np.ndarray]:
         """Yield ``(channels, frames)`` float64 blocks; ``AudioError`` on NaN/inf/absurd samples or a read failure.
-        What the decoder prints meanwhile goes to ``decoder_log`` (see :meth:`damage_notes`), not the terminal."""
+        What the decoder prints meanwhile goes to ``last_pass`` (see :meth:`damage_notes`), not the terminal."""
         bar = _progress(self.frames, progress, self.duration_s)
-        done = 0
-        self.decoder_log.clear()
+        self.last_pass.start()
         talks = self.format in TALKING_DECODERS
         try:
             with sf.SoundFile(str(self.path)) as f:
                 while True:
-                    with decoder_messages(self.decoder_log) if talks else contextlib.nullcontext():
+                    with decoder_messages(self.last_pass.lines) if talks else contextlib.nullcontext():
                         block = f.read(BLOCK_FRAMES, dtype="float64", always_2d=True)
                     if not len(block):
                         break
                     x = np.ascontiguousarray(block.T)
                     check_samples(x, str(self.path))
                     bar.update(x.shape[1])
-                    done += x.shape[1]
+                    self.last_pass.frames += x.shape[1]
                     yield x
         except (sf.LibsndfileError, RuntimeError) as err:
-            raise AudioError(f"{self.path}: corrupt or truncated audio after {done / self.sample_rate:.3f} s "
-                             f"({_libsndfile_reason(err)})", "unreadable") from err
+            done_s = self.last_pass.frames / self.sample_rate
+            raise AudioError(f"{self.path}: corrupt or truncated audio after {done_s:.3f} s ({_libsndfile_reason(err)})",
+                             "unreadable") from err
         except OSError as err:
             raise from_os_error(err, self.path, "input", AudioError) from err
         finally:
@@ -227,7 +243,7 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{path}: corrupt header ({info.samplerate} Hz, {info.channels} channels)", "unreadable")
     src = FileSource(path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
-                     _truncation_note(path, info) + decoder_note(str(path), said))
+                     _truncation_note(path, info) + decoder_note(str(path), said, info.duration, info.duration))
     if src.frames <= 0:
         raise AudioError(f"{path}: contains no samples", "empty")
     if check:
@@ -256,13 +272,15 @@ def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int, tuple[str, ..
         raise AudioError(f"{name}: file is empty (0 bytes)", "empty")
     said: list[str] = []
     try:
-        with decoder_messages(said):
-            samples, sample_rate = sf.read(UploadBuffer(data), dtype="float64", always_2d=True)
+        with decoder_messages(said), sf.SoundFile(UploadBuffer(data)) as f:
+            promised, sample_rate = f.frames, f.samplerate
+            samples = f.read(dtype="float64", always_2d=True)
     except MemoryError as err:
         raise AudioError(f"{name}: its header promises more audio than memory holds (corrupt?)", "unreadable") from err
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         raise _refusal(name, data[:12], err) from err
-    return np.ascontiguousarray(samples.T), int(sample_rate), decoder_note(name, said)
+    note = decoder_note(name, said, samples.shape[0] / sample_rate, promised / sample_rate)
+    return np.ascontiguousarray(samples.T), int(sample_rate), note
 
 
 def mono_stream(src: Source, rate: int, sinks: list[Sink], label: str) -> None:
