@@ -93,26 +93,30 @@ def read_audio(path: str | Path) -> Audio:
 @contextlib.contextmanager
 def decoder_messages(lines: list[str]) -> Iterator[None]:
     """Meanwhile, append to ``lines`` what C decoders print on this process's stderr (file descriptor 2) instead of
-    letting it reach the terminal: libmpg123 reports each damaged MP3 frame it skips there. In a process started
-    with descriptor 2 closed (``2>&-``), where 2 may since name another open file, nothing is captured. Not for use
-    while other threads write to descriptor 2."""
-    if sys.__stderr__ is None:  # Python found descriptor 2 closed at start-up
+    letting it reach the terminal: libmpg123 reports each damaged MP3 frame it skips there. Nothing is captured in a
+    process started with descriptor 2 closed (``2>&-``), where 2 may since name another open file, nor without a
+    writable temporary folder. Not for use while other threads write to descriptor 2."""
+    sink = None
+    if sys.__stderr__ is not None:  # else Python found descriptor 2 closed at start-up: it may name another file now
+        with contextlib.suppress(OSError):  # no temporary folder to write to: the messages go where they went
+            sink = tempfile.TemporaryFile()
+    if sink is None:
         yield
         return
-    sys.__stderr__.flush()
-    saved = os.dup(2)
-    try:
-        with tempfile.TemporaryFile() as sink:
+    with sink:
+        sys.__stderr__.flush()
+        saved = os.dup(2)
+        try:
             os.dup2(sink.fileno(), 2)
             try:
                 yield
             finally:
                 sys.__stderr__.flush()
                 os.dup2(saved, 2)
-                sink.seek(0)
-                lines.extend(line for line in sink.read().decode(errors="replace").splitlines() if line.strip())
-    finally:
-        os.close(saved)
+        finally:
+            os.close(saved)
+        sink.seek(0)
+        lines.extend(line for line in sink.read().decode(errors="replace").splitlines() if line.strip())
 
 
 def decoder_note(name: str, lines: list[str], decoded_s: float, promised_s: float) -> tuple[str, ...]:

@@ -617,3 +617,18 @@ def test_a_damaged_mp3_is_used_with_one_warning_in_place_of_the_decoders_message
         "3.00 s its header promises, and said so 4 times (first: 'Note: Illegal Audio-MPEG-Header "), err
     os.write(2, b"descriptor 2 is the terminal's again\n")
     assert capfd.readouterr().err == "descriptor 2 is the terminal's again\n"
+
+
+def test_a_damaged_mp3_is_read_without_a_temporary_folder_for_the_decoders_messages(tmp_path, capsys, monkeypatch):
+    """Where no temporary file can hold libmpg123's messages, they go to the terminal as before and the file is
+    still used."""
+    import tempfile
+
+    def refuse() -> None:
+        raise PermissionError(13, "Permission denied", "/tmp")
+
+    damaged = tmp_path / "damaged.mp3"
+    damaged.write_bytes(make_damaged_mp3(3.0, 44100, 2))
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    code, out, _ = run_cli(capsys, "info", damaged)
+    assert code == 0 and "MPEG_LAYER_III" in out
