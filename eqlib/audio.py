@@ -95,7 +95,8 @@ def decoder_messages(lines: list[str]) -> Iterator[None]:
     """Meanwhile, append to ``lines`` what C decoders print on this process's stderr (file descriptor 2) instead of
     letting it reach the terminal: libmpg123 reports each damaged MP3 frame it skips there. Nothing is captured in a
     process started with descriptor 2 closed (``2>&-``), where 2 may since name another open file, nor without a
-    writable temporary folder. Not for use while other threads write to descriptor 2."""
+    writable temporary folder. Signals are held off meanwhile (a decoder's C call cannot be interrupted anyway).
+    Not for use while other threads write to descriptor 2."""
     sink = None
     if sys.__stderr__ is not None:  # else Python found descriptor 2 closed at start-up: it may name another file now
         with contextlib.suppress(OSError):  # no temporary folder to write to: the messages go where they went
@@ -103,7 +104,9 @@ def decoder_messages(lines: list[str]) -> Iterator[None]:
     if sink is None:
         yield
         return
-    with sink:
+    # A signal handled mid-way raises (eqlib.cli), and could leave descriptor 2 in the sink; SIGALRM is the clock of
+    # a signal that an import held back
+    with sink, signals_held(HELD_SIGNALS + (signal.SIGALRM,)):
         sys.__stderr__.flush()
         saved = os.dup(2)
         try:
@@ -190,9 +193,10 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP held off (delivered when the block ends): a rename is never cut in half."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+def signals_held(signals: tuple[signal.Signals, ...] = HELD_SIGNALS) -> Iterator[None]:
+    """``signals`` (SIGINT, SIGTERM and SIGHUP) held off, delivered when the block ends: a rename is never cut in
+    half."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
         yield
     finally:

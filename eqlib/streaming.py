@@ -28,7 +28,8 @@ from eqlib.iir import Cascade
 
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
 LONG_FILE_S = 120.0  # sources longer than this show progress bars
-TALKING_DECODERS = ("MP3",)  # formats whose decoder prints on stderr (libmpg123: each damaged frame skipped)
+#: subtypes whose decoder prints on stderr (libmpg123: each damaged frame it skips); only their reads are captured
+TALKING_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
 #: audio containers libsndfile cannot read, by their first bytes (MP4's ``ftyp`` sits at offset 4)
@@ -129,7 +130,7 @@ class FileSource:
         What the decoder prints meanwhile goes to ``last_pass`` (see :meth:`damage_notes`), not the terminal."""
         bar = _progress(self.frames, progress, self.duration_s)
         self.last_pass.start()
-        talks = self.format in TALKING_DECODERS
+        talks = self.subtype in TALKING_SUBTYPES
         try:
             with sf.SoundFile(str(self.path)) as f:
                 while True:
@@ -198,7 +199,12 @@ def _unsupported_audio(head: bytes) -> str | None:
 
 def _looks_like_audio(head: bytes) -> bool:
     """True when the first bytes carry a known audio container signature (or an MPEG frame sync)."""
-    return head.startswith(AUDIO_MAGIC) or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+    return head.startswith(AUDIO_MAGIC) or _looks_like_mpeg(head)
+
+
+def _looks_like_mpeg(head: bytes) -> bool:
+    """True when the first bytes are an ID3 tag or an MPEG frame sync: a file libmpg123 would decode."""
+    return head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _refusal(name: str, head: bytes, err: BaseException, hint: str = "") -> AudioError:
@@ -233,7 +239,7 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     said: list[str] = []
     try:
         head = _head(path)
-        with decoder_messages(said):
+        with decoder_messages(said) if _looks_like_mpeg(head) else contextlib.nullcontext():
             info = sf.info(str(path))
     except OSError as err:
         raise from_os_error(err, path, "input", AudioError) from err
@@ -271,8 +277,9 @@ def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int, tuple[str, ..
     if not data:
         raise AudioError(f"{name}: file is empty (0 bytes)", "empty")
     said: list[str] = []
+    capture = decoder_messages(said) if _looks_like_mpeg(data[:12]) else contextlib.nullcontext()
     try:
-        with decoder_messages(said), sf.SoundFile(UploadBuffer(data)) as f:
+        with capture, sf.SoundFile(UploadBuffer(data)) as f:
             promised, sample_rate = f.frames, f.samplerate
             samples = f.read(dtype="float64", always_2d=True)
     except MemoryError as err:

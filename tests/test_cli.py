@@ -632,3 +632,24 @@ def test_a_damaged_mp3_is_read_without_a_temporary_folder_for_the_decoders_messa
     monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
     code, out, _ = run_cli(capsys, "info", damaged)
     assert code == 0 and "MPEG_LAYER_III" in out
+
+
+def test_a_signal_during_the_capture_of_decoder_messages_comes_after_descriptor_2_is_back(capfd):
+    """Ctrl-C raises inside the command line; raised while descriptor 2 pointed at the capture, it lost the run's
+    one error line (``make fuzz`` saw exit 130 with an empty stderr). The signal now waits for the capture's end."""
+    from eqlib.audio import decoder_messages
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    said: list[str] = []
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with decoder_messages(said):
+                os.kill(os.getpid(), signal.SIGINT)
+                os.write(2, b"a decoder's message\n")
+        os.write(2, b"the error line\n")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert said == ["a decoder's message"] and capfd.readouterr().err == "the error line\n"
