@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,7 @@ from warm_cli import Run, WarmCLI, drop_file_overrides, wait_for_handlers
 CODES = {0} | {code for code, _ in EXIT_CODES.values()}
 SIGNAL_CODES = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 RATE = 44100
+PROGRESS_BAR = re.compile(r"^\w[\w ]*: +\d+%\|")  # a tqdm bar on stderr, as eqlib draws them for long files
 
 
 # --- the promise ---------------------------------------------------------------------------------------
@@ -64,9 +66,9 @@ def check_promise(run: Run, before: dict[str, bytes], after: dict[str, bytes], o
     assert run.code in CODES, f"exit {run.code} is not documented: {run.stderr[-400:]}"
     assert run.code != EXIT_CODES["internal"][0], f"internal error: {run.stderr[-400:]}"
     assert "Traceback" not in run.stderr and "Exception ignored" not in run.stderr, run.stderr[-2000:]
-    # eqlib's own lines and nothing else: no decoder's or library's messages (a progress bar redraws with \r)
+    # eqlib's own lines and its progress bars (tqdm: "measuring:  40%|####  | ..."), and no library's messages
     foreign = [line for line in run.stderr.splitlines() if line.strip() and not line.startswith("eqlib: ")
-               and "\r" not in line]
+               and not PROGRESS_BAR.search(line)]
     assert not foreign, foreign[:5]
     assert not [name for name in after if name.startswith(".eqlib-")], f"temporary files left: {sorted(after)}"
     errors = [line for line in run.stderr.splitlines() if line.startswith("eqlib: error: ")]
