@@ -90,13 +90,16 @@ def read_audio(path: str | Path) -> Audio:
     return Audio(np.ascontiguousarray(data.T), int(sample_rate))
 
 
+_CAPTURED_FROM: list[int] = []  # descriptor 2 as it was before each capture still running (decoder_messages)
+
+
 @contextlib.contextmanager
 def decoder_messages(lines: list[str]) -> Iterator[None]:
     """Meanwhile, append to ``lines`` what C decoders print on this process's stderr (file descriptor 2) instead of
     letting it reach the terminal: libmpg123 reports each damaged MP3 frame it skips there. Nothing is captured in a
     process started with descriptor 2 closed (``2>&-``), where 2 may since name another open file, nor without a
-    writable temporary folder. Signals are held off meanwhile (a decoder's C call cannot be interrupted anyway).
-    Not for use while other threads write to descriptor 2."""
+    writable temporary folder. Not for use while other threads write to descriptor 2; an error report after an
+    exception that may have cut a capture short calls :func:`end_captures` first."""
     sink = None
     if sys.__stderr__ is not None:  # else Python found descriptor 2 closed at start-up: it may name another file now
         with contextlib.suppress(OSError):  # no temporary folder to write to: the messages go where they went
@@ -104,22 +107,29 @@ def decoder_messages(lines: list[str]) -> Iterator[None]:
     if sink is None:
         yield
         return
-    # A signal handled mid-way raises (eqlib.cli), and could leave descriptor 2 in the sink; SIGALRM is the clock of
-    # a signal that an import held back
-    with sink, signals_held(HELD_SIGNALS + (signal.SIGALRM,)):
+    with sink:
         sys.__stderr__.flush()
         saved = os.dup(2)
+        _CAPTURED_FROM.append(saved)
         try:
             os.dup2(sink.fileno(), 2)
             try:
                 yield
             finally:
-                sys.__stderr__.flush()
                 os.dup2(saved, 2)
         finally:
+            _CAPTURED_FROM.remove(saved)
             os.close(saved)
         sink.seek(0)
         lines.extend(line for line in sink.read().decode(errors="replace").splitlines() if line.strip())
+
+
+def end_captures() -> None:
+    """Give descriptor 2 back as it was before any :func:`decoder_messages` capture still running. A signal's
+    exception (``eqlib.cli`` raises one) can land inside a capture's own clean-up, before it restores descriptor 2,
+    and the run's error line would then go into the capture."""
+    if _CAPTURED_FROM:
+        os.dup2(_CAPTURED_FROM[0], 2)
 
 
 def decoder_note(name: str, lines: list[str], decoded_s: float, promised_s: float) -> tuple[str, ...]:
@@ -193,10 +203,9 @@ def _umask() -> int:
 
 
 @contextlib.contextmanager
-def signals_held(signals: tuple[signal.Signals, ...] = HELD_SIGNALS) -> Iterator[None]:
-    """``signals`` (SIGINT, SIGTERM and SIGHUP) held off, delivered when the block ends: a rename is never cut in
-    half."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+def signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held off (delivered when the block ends): a rename is never cut in half."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     try:
         yield
     finally:

@@ -647,6 +647,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
         except BaseException as err:  # noqa: BLE001 - the CLI promises one line, never a traceback
             audio = sys.modules.get("eqlib.audio")  # not imported here if it was not needed
             if audio is not None:
+                audio.end_captures()
                 audio.remove_live_temps()
             kind, message = failure(err)
             if message.startswith("stdout:"):

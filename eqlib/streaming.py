@@ -28,7 +28,7 @@ from eqlib.iir import Cascade
 
 BLOCK_FRAMES = 1 << 16  # frames read, resampled and filtered at a time
 LONG_FILE_S = 120.0  # sources longer than this show progress bars
-#: subtypes whose decoder prints on stderr (libmpg123: each damaged frame it skips); only their reads are captured
+#: subtypes whose decoder prints on stderr (libmpg123: each damaged frame it skips), captured in every block read
 TALKING_SUBTYPES = ("MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III")
 AUDIO_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM", b"ID3", b".snd", b"caff", b"wvpk", b"MAC ",
                b"BW64", b"riff")
@@ -199,12 +199,7 @@ def _unsupported_audio(head: bytes) -> str | None:
 
 def _looks_like_audio(head: bytes) -> bool:
     """True when the first bytes carry a known audio container signature (or an MPEG frame sync)."""
-    return head.startswith(AUDIO_MAGIC) or _looks_like_mpeg(head)
-
-
-def _looks_like_mpeg(head: bytes) -> bool:
-    """True when the first bytes are an ID3 tag or an MPEG frame sync: a file libmpg123 would decode."""
-    return head.startswith(b"ID3") or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+    return head.startswith(AUDIO_MAGIC) or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _refusal(name: str, head: bytes, err: BaseException, hint: str = "") -> AudioError:
@@ -239,7 +234,7 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     said: list[str] = []
     try:
         head = _head(path)
-        with decoder_messages(said) if _looks_like_mpeg(head) else contextlib.nullcontext():
+        with decoder_messages(said):  # libsndfile tries libmpg123 on what it cannot otherwise name (fuzz: 12 zeros)
             info = sf.info(str(path))
     except OSError as err:
         raise from_os_error(err, path, "input", AudioError) from err
@@ -277,9 +272,8 @@ def decode_bytes(data: bytes, name: str) -> tuple[np.ndarray, int, tuple[str, ..
     if not data:
         raise AudioError(f"{name}: file is empty (0 bytes)", "empty")
     said: list[str] = []
-    capture = decoder_messages(said) if _looks_like_mpeg(data[:12]) else contextlib.nullcontext()
     try:
-        with capture, sf.SoundFile(UploadBuffer(data)) as f:
+        with decoder_messages(said), sf.SoundFile(UploadBuffer(data)) as f:
             promised, sample_rate = f.frames, f.samplerate
             samples = f.read(dtype="float64", always_2d=True)
     except MemoryError as err:
