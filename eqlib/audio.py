@@ -132,15 +132,17 @@ def end_captures() -> None:
         os.dup2(_CAPTURED_FROM[0], 2)
 
 
-def decoder_note(name: str, lines: list[str], decoded_s: float, promised_s: float) -> tuple[str, ...]:
+def decoder_note(name: str, lines: list[str], decoded_s: float | None = None,
+                 promised_s: float | None = None) -> tuple[str, ...]:
     """The warning for audio decoded past damage (``lines``: what the decoder said, :func:`decoder_messages`;
-    ``decoded_s`` of the ``promised_s`` seconds the header promises came out), or none when it said nothing."""
+    ``decoded_s`` of the ``promised_s`` seconds the header promises came out, where a whole pass was read), or none
+    when it said nothing."""
     if not lines:
         return ()
     first = re.sub(r"^\[[^]]*\]\s*", "", lines[0])  # libmpg123 prefixes errors with [source file:function():line]
     said = "once" if len(lines) == 1 else f"{len(lines)} times"
     lost = (f", {promised_s - decoded_s:.2f} s of the {promised_s:.2f} s its header promises"
-            if promised_s - decoded_s >= 0.005 else "")
+            if decoded_s is not None and promised_s is not None and promised_s - decoded_s >= 0.005 else "")
     return (f"{name}: damaged audio data: the decoder skipped what it could not read{lost}, and said so {said} "
             f"(first: {first!r}); the rest is used",)
 

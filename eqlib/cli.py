@@ -245,14 +245,10 @@ def _clip_warning(plan, peak_db: float) -> str:
                   f"rerun with --normalize to scale to {NORMALIZE_PEAK_DBFS:g} dBFS peak")
 
 
-def _source_notes(*sources) -> None:
-    """Warn (stderr) about inputs that are used but not as their headers promise, e.g. truncated files."""
-    _write_stderr(_lines(*(f"eqlib: warning: {note}" for src in sources for note in src.notes)))
-
-
-def _damage_notes(*sources) -> None:
-    """Warn (stderr) about inputs whose decoder skipped damaged data in their last pass (a damaged MP3)."""
-    _write_stderr(_lines(*(f"eqlib: warning: {note}" for src in sources for note in src.damage_notes())))
+def _warn(*notes: str) -> None:
+    """Warn (stderr) about inputs that are used despite a flaw: a header that promises more than the file holds
+    (``FileSource.notes``), damaged data the decoder skipped (``FileSource.damage_notes``)."""
+    _write_stderr(_lines(*(f"eqlib: warning: {note}" for note in notes)))
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -319,12 +315,12 @@ def _match_pair(args: argparse.Namespace) -> None:
     check_outputs([out, *texts], inputs, args.force)
     src, ref = (streaming.open_source(p) for p in inputs)
     plan = streaming.output_plan(out, src.sample_rate, src.channels, src.subtype)
-    _source_notes(src, ref)
+    _warn(*src.notes, *ref.notes)
     predictor = _predictor(args)
     settings = api.settings_from(api.analyse(src, args.mode, predictor, "input"),
                                  api.analyse(ref, args.mode, predictor, "reference"), args.mode,
                                  predictor).scaled(args.amount)
-    _damage_notes(src, ref)
+    _warn(*src.damage_notes(), *ref.damage_notes())
     contents = {}
     if args.json:
         contents[Path(args.json)] = settings.to_json() + "\n"
@@ -359,10 +355,10 @@ def _match_one(args: argparse.Namespace, path: Path, out_dir: Path, ref_analysis
     check_outputs([out, settings_out], [path, Path(args.reference)], args.force)
     src = streaming.open_source(path)
     plan = streaming.output_plan(out, src.sample_rate, src.channels, src.subtype)
-    _source_notes(src)
+    _warn(*src.notes)
     settings = api.settings_from(api.analyse(src, args.mode, predictor, path.name), ref_analysis,
                                  args.mode, predictor).scaled(args.amount)
-    _damage_notes(src)
+    _warn(*src.damage_notes())
     with OutputFiles() as files:
         effective, notes, peak_db = write_outputs(files, src, settings, plan, {settings_out: settings.to_json() + "\n"},
                                                   args.normalize)
@@ -388,10 +384,10 @@ def _match_batch(args: argparse.Namespace) -> None:
     if duplicate is not None:
         raise _usage(f"two inputs are named {duplicate}; both would be written to {out_dir / duplicate}", "match")
     reference = streaming.open_source(args.reference)
-    _source_notes(reference)
+    _warn(*reference.notes)
     predictor = _predictor(args)
     ref_analysis = api.analyse(reference, args.mode, predictor, "reference")
-    _damage_notes(reference)
+    _warn(*reference.damage_notes())
     failed = 0
     with tqdm(inputs, unit="file", desc="matching", file=sys.stderr, leave=False) as bar:
         for path in bar:
@@ -422,14 +418,14 @@ def cmd_apply(args: argparse.Namespace) -> None:
     settings = settings.scaled(args.amount)
     src = streaming.open_source(inp)
     plan = streaming.output_plan(out, src.sample_rate, src.channels, src.subtype)
-    _source_notes(src)
+    _warn(*src.notes)
     with OutputFiles() as files:
         effective, notes, peak_db = write_outputs(files, src, settings, plan, {}, args.normalize, preamp)
         report = _settings_text(effective, notes)
         if preamp and not args.normalize:
             report += _lines(f"preamp {preamp:+.1f} dB applied (from the preset)")
         publish(files, report + _output_line(plan, peak_db))
-    _damage_notes(src)
+    _warn(*src.damage_notes())
     _write_stderr(_clip_warning(plan, peak_db))
 
 
@@ -439,14 +435,14 @@ def cmd_info(args: argparse.Namespace) -> None:
     from eqlib.streaming import open_source
 
     src = open_source(args.file, check=False)
-    _source_notes(src)
+    _warn(*src.notes)
     meter = LoudnessMeter(src.sample_rate, src.channels) if src.sample_rate >= MIN_LOUDNESS_RATE else None
     peak = 0.0
     for block in src.blocks(progress="measuring"):
         peak = max(peak, float(abs(block).max()))
         if meter is not None:
             meter.add(block)
-    _damage_notes(src)
+    _warn(*src.damage_notes())
     loudness = meter.integrated_lufs() if meter is not None else math.nan
     if meter is None:
         loudness_text = f"n/a (BS.1770 needs at least {MIN_LOUDNESS_RATE} Hz)"

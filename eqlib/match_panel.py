@@ -109,7 +109,7 @@ class MatchPanel:
         The recording is checked as ``eqlib.match`` checks arrays (length, rate, channels, silence, absurd
         samples)."""
         try:
-            samples, sample_rate, warnings = decode_bytes(data, name)
+            samples, sample_rate, notes = decode_bytes(data, name)
             source = api.as_source(samples, sample_rate, name)
         except EqlibError as err:
             self._say(f"could not use {name} as the {role}: {err} [{err.kind}]", error=True)
@@ -119,7 +119,7 @@ class MatchPanel:
         if role == "input":
             self._update_processed()
         self._say(f"{role}: {name}, {source.duration_s:.1f} s, {source.sample_rate} Hz, {source.channels} ch"
-                  + "".join(f"; warning: {warning}" for warning in warnings))
+                  + "".join(f"; warning: {note}" for note in notes))
         return True
 
     def predict(self) -> EQSettings | None:

@@ -244,7 +244,7 @@ def open_source(path: str | Path, check: bool = True) -> FileSource:
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{path}: corrupt header ({info.samplerate} Hz, {info.channels} channels)", "unreadable")
     src = FileSource(path, int(info.samplerate), int(info.channels), int(info.frames), info.format, info.subtype,
-                     _truncation_note(path, info) + decoder_note(str(path), said, info.duration, info.duration))
+                     _truncation_note(path, info) + decoder_note(str(path), said))
     if src.frames <= 0:
         raise AudioError(f"{path}: contains no samples", "empty")
     if check:
