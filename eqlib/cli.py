@@ -580,7 +580,7 @@ def _noted(signum: int, frame: object) -> None:
 @contextlib.contextmanager
 def _signal_handling(restore: bool) -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP raise :class:`eqlib.errors.Interrupted` (a signal a parent set to be ignored, as
-    ``nohup`` does, stays ignored). Afterwards they are only noted (the process is ending), or with ``restore``
+    ``nohup`` does, stays ignored). Afterwards they are ignored (the process is ending), or with ``restore``
     the previous handlers come back (``main`` called in-process, e.g. by tests)."""
     previous = {s: signal.getsignal(s) for s in HANDLED_SIGNALS}
     previous_alarm = signal.getsignal(signal.SIGALRM)  # replaced only while a signal waits for an import
@@ -594,8 +594,8 @@ def _signal_handling(restore: bool) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous_alarm)
         for s, handler in previous.items():
-            if handler is not signal.SIG_IGN:
-                signal.signal(s, handler if restore else _noted)
+            if handler is not signal.SIG_IGN:  # ignored, not noted: Python's shutdown resets its own handlers to
+                signal.signal(s, handler if restore else signal.SIG_IGN)  # the default, and a late signal killed it
 
 
 def _check_standard_streams() -> None:
